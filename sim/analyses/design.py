@@ -1,0 +1,23 @@
+"""An analysis design: how one simulated trial is analysed (test, alpha, sidedness, endpoint)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..scenario.schema import Analysis
+
+
+@dataclass(frozen=True)
+class Design:
+    test: str
+    alpha: float
+    sided: str
+    dcr_definition: str = "first_scan"
+    population: str = "itt"
+
+    @classmethod
+    def from_analysis(cls, a: Analysis) -> "Design":
+        return cls(a.test, a.alpha, a.sided, a.dcr_definition, a.population)
+
+    @property
+    def label(self) -> str:
+        return f"{self.test} {self.sided}-sided {self.alpha:g}, DCR {self.dcr_definition}, {self.population}"

@@ -1,0 +1,80 @@
+"""Exact power of two-arm binary tests by enumerating every outcome table.
+
+With independent binomial arms, power is the probability mass of the rejection
+region: sum over rejected (x1, x2) of binom(x1; n1, p1) * binom(x2; n2, p2). It has
+no Monte Carlo error, so it is the reference for simulated binary-endpoint power.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binom
+
+from sim.analyses.binary import _check_arm_size, rejection_region
+
+GRID_COLUMNS = ("n_per_arm", "p_control", "p_rechallenge", "test", "sided", "alpha", "power")
+
+
+def _check_probabilities(name: str, p) -> np.ndarray:
+    p = np.asarray(p, dtype=float)
+    if not np.all((p >= 0) & (p <= 1)):
+        raise ValueError(f"{name} must be probabilities in [0, 1], got {p.tolist()!r}")
+    return p
+
+
+def _binomial_pmfs(n: int, p: np.ndarray) -> np.ndarray:
+    """Row i is the pmf of Binomial(n, p[i]) over 0..n."""
+    return binom.pmf(np.arange(n + 1), n, p[:, None])
+
+
+def exact_power(n1: int, n2: int, p1: float, p2: float, test: str, alpha: float, sided: str) -> float:
+    """Probability that `test` rejects when arm 1 (rechallenge) ~ Bin(n1, p1), arm 2 ~ Bin(n2, p2)."""
+    region = rejection_region(n1, n2, test, alpha, sided)
+    p1 = _check_probabilities("p1", [p1])
+    p2 = _check_probabilities("p2", [p2])
+    return float((_binomial_pmfs(n1, p1) @ region @ _binomial_pmfs(n2, p2).T).item())
+
+
+def _axis(values) -> list:
+    """Let each grid axis be given as a single value or a sequence."""
+    return [values] if isinstance(values, (str, numbers.Number)) else list(values)
+
+
+def exact_grid(
+    n_per_arm,
+    p_control,
+    p_rechallenge,
+    tests=("fisher",),
+    alphas=(0.025,),
+    sided=("one",),
+) -> pd.DataFrame:
+    """Exact power over the full cross product, equal arms n1 = n2 = n_per_arm.
+
+    One row per combination, columns GRID_COLUMNS, nested in column order (n
+    outermost). Each rejection region is computed once per (n, test, alpha, sided)
+    and each binomial pmf once per (n, p); all (p_control, p_rechallenge) pairs for
+    a region come from one matrix product.
+    """
+    ns, tests, sided, alphas = _axis(n_per_arm), _axis(tests), _axis(sided), _axis(alphas)
+    for n in ns:
+        _check_arm_size("n_per_arm", n)
+    p_control = _check_probabilities("p_control", _axis(p_control))
+    p_rechallenge = _check_probabilities("p_rechallenge", _axis(p_rechallenge))
+
+    power = np.empty((len(ns), len(p_control), len(p_rechallenge), len(tests), len(sided), len(alphas)))
+    for i, n in enumerate(ns):
+        control = _binomial_pmfs(n, p_control)  # arm 2, rows indexed by p_control
+        rechallenge = _binomial_pmfs(n, p_rechallenge)  # arm 1, rows indexed by p_rechallenge
+        for j, test in enumerate(tests):
+            for k, side in enumerate(sided):
+                for m, alpha in enumerate(alphas):
+                    region = rejection_region(n, n, test, alpha, side)  # [x1, x2]
+                    power[i, :, :, j, k, m] = control @ region.T @ rechallenge.T
+
+    index = pd.MultiIndex.from_product(
+        [ns, p_control, p_rechallenge, tests, sided, alphas], names=GRID_COLUMNS[:-1]
+    )
+    return pd.DataFrame({"power": power.ravel()}, index=index).reset_index()

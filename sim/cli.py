@@ -1,0 +1,88 @@
+"""Command line: ``rechallenge-sim run|exact|schema``; ``python run_simulation.py`` is ``run``.
+
+User mistakes (bad scenario, bad option) print one clear message and exit with code 2;
+no traceback reaches the user for them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import UserError
+
+DEFAULT_SCENARIO = Path("scenarios/default.yaml")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse exits 2 too; keep its usage line short and clear
+        self.print_usage(sys.stderr)
+        raise UserError(f"{self.prog}: {message}")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v} must be at least 1")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{v} must be 0 or more")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="rechallenge-sim", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    r = sub.add_parser("run", help="simulate a scenario and report power with its Monte Carlo error")
+    r.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO), help="scenario YAML (default: %(default)s)")
+    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a field, e.g. --set effects.rechallenge.dcr=0.6 (repeatable)")
+    r.add_argument("--replicates", type=_positive_int, help="override monte_carlo.replicates")
+    r.add_argument("--seed", type=_seed, help="override monte_carlo.seed")
+    r.add_argument("--workers", type=_positive_int, help="override monte_carlo.workers")
+    r.add_argument("--out", type=Path, help="results folder (default: results/<scenario>-<time>)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("exact", help="exact power of a two-arm binary comparison by full enumeration")
+    e.add_argument("--n-per-arm", nargs="+", required=True, metavar="N", help="patients per arm; lists and ranges like 20:40")
+    e.add_argument("--p-control", nargs="+", required=True, metavar="P", help="control DCR; lists and ranges like 0.30:0.45:0.05")
+    e.add_argument("--p-rechallenge", nargs="+", required=True, metavar="P", help="rechallenge DCR")
+    e.add_argument("--test", nargs="+", default=["fisher"], metavar="TEST", help="fisher or chisq (default fisher)")
+    e.add_argument("--alpha", nargs="+", default=["0.025"], metavar="A", help="significance level(s)")
+    e.add_argument("--sided", nargs="+", default=["one"], metavar="S", help="one or two")
+    e.add_argument("--format", choices=["table", "csv"], default="table")
+
+    s = sub.add_parser("schema", help="print the scenario JSON Schema")
+    s.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in ("run", "exact", "schema", "-h", "--help"):
+        argv = ["run", *argv]
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "exact":
+            from .commands import exact_command
+            return exact_command(args)
+        if args.command == "schema":
+            from .commands import schema_command
+            return schema_command(args)
+        from .commands import run_command
+        return run_command(args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code

@@ -1,0 +1,130 @@
+"""What each CLI command does, kept apart from argument parsing."""
+from __future__ import annotations
+
+import json
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .errors import UserError
+
+
+def run_command(args) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from .engine.run import default_out_dir, run
+    from .report.console import print_summary
+    from .scenario.loader import load_scenario
+
+    overrides = list(args.overrides)
+    for field, value in (("replicates", args.replicates), ("seed", args.seed), ("workers", args.workers)):
+        if value is not None:
+            overrides.append(f"monte_carlo.{field}={value}")
+    scenario = load_scenario(args.scenario, overrides)
+    out = args.out or default_out_dir(scenario)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"--out {out}: folder is not empty; choose a new folder so that runs do not mix")
+    console = Console(stderr=True)
+    mc = scenario.monte_carlo
+    console.print(f"running {scenario.name}: {mc.replicates} replicates, seed {mc.seed}, {mc.workers} worker(s) -> {out}")
+    # SIGTERM ends a run like Ctrl-C: finished chunks are kept and summarized.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with Progress(TextColumn("replicates"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=args.quiet) as bar:
+        task = bar.add_task("run", total=mc.replicates)
+        result = run(scenario, out, progress=lambda n: bar.advance(task, n))
+    print_summary(result.summary)
+    Console(stderr=True).print(f"results written to {out}/ (summary.json, replicates.parquet, scenario.resolved.yaml)")
+    return 130 if result.summary["interrupted"] else 0
+
+
+def _expand(values: list[str], kind, option: str) -> list:
+    """'20 25', '20,25' and ranges 'lo:hi[:step]' (inclusive) all give lists."""
+    out = []
+    for item in values:
+        for part in item.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                if ":" in part:
+                    bits = part.split(":")
+                    if len(bits) not in (2, 3):
+                        raise ValueError
+                    lo, hi = kind(bits[0]), kind(bits[1])
+                    step = kind(bits[2]) if len(bits) == 3 else kind(1) if kind is int else None
+                    if step is None:
+                        raise UserError(f"{option} {part}: a range of decimals needs a step, e.g. 0.30:0.45:0.05")
+                    if step <= 0 or hi < lo:
+                        raise ValueError
+                    n = int(math.floor((hi - lo) / step + 1e-9)) + 1
+                    out.extend(kind(round(lo + i * step, 12)) for i in range(n))
+                else:
+                    out.append(kind(part))
+            except ValueError:
+                what = "whole numbers" if kind is int else "numbers"
+                raise UserError(f"{option} {part!r}: expected {what}, a list, or a range lo:hi[:step]") from None
+    if not out:
+        raise UserError(f"{option}: no values given")
+    return out
+
+
+def exact_command(args) -> int:
+    from .analyses.binary import TESTS
+    from .analyses.exact import exact_grid
+
+    n = _expand(args.n_per_arm, int, "--n-per-arm")
+    pc = _expand(args.p_control, float, "--p-control")
+    pr = _expand(args.p_rechallenge, float, "--p-rechallenge")
+    alphas = _expand(args.alpha, float, "--alpha")
+    tests = [t.strip() for item in args.test for t in item.split(",") if t.strip()]
+    sided = [t.strip() for item in args.sided for t in item.split(",") if t.strip()]
+    for v in n:
+        if v < 1:
+            raise UserError(f"--n-per-arm {v}: must be at least 1")
+    for opt, vals in (("--p-control", pc), ("--p-rechallenge", pr)):
+        for v in vals:
+            if not 0.0 <= v <= 1.0:
+                raise UserError(f"{opt} {v}: a probability must be between 0 and 1")
+    for v in alphas:
+        if not 0.0 < v < 1.0:
+            raise UserError(f"--alpha {v}: must be between 0 and 1 (exclusive)")
+    for t in tests:
+        if t not in TESTS:
+            raise UserError(f"--test {t}: unknown test; allowed: {', '.join(TESTS)}")
+    for s in sided:
+        if s not in ("one", "two"):
+            raise UserError(f"--sided {s}: allowed: one, two")
+    t0 = time.perf_counter()
+    grid = exact_grid(n, pc, pr, tests=tests, alphas=alphas, sided=sided)
+    elapsed = time.perf_counter() - t0
+    if args.format == "csv":
+        sys.stdout.write(grid.to_csv(index=False, float_format="%.10g"))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"Exact power by enumeration ({len(grid)} designs, {elapsed * 1000:.0f} ms)")
+        for col in grid.columns:
+            table.add_column(col, justify="right")
+        for row in grid.itertuples(index=False):
+            table.add_row(*(f"{v:.6f}" if isinstance(v, float) and c == "power" else f"{v:g}" if isinstance(v, float)
+                            else str(v) for c, v in zip(grid.columns, row)))
+        Console().print(table)
+    return 0
+
+
+def schema_command(args) -> int:
+    from .scenario.schema import Scenario
+
+    text = json.dumps(Scenario.model_json_schema(), indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0

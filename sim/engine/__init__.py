@@ -1,0 +1,1 @@
+"""Monte Carlo engine: replicates, seeding, workers, chunked output, summaries."""

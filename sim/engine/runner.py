@@ -1,0 +1,97 @@
+"""Run many replicates: chunks on joblib workers, each written to disk as soon as it finishes.
+
+Replicate i depends only on (scenario, seed, i) (see model/streams.py), and chunk boundaries
+depend only on chunk_size, so results are identical for any number of workers. Finished
+chunks are files under ``<out>/chunks``; an interrupted run (Ctrl-C) keeps them and the
+summary is computed from whatever chunks exist.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from ..analyses.design import Design
+from ..scenario.schema import Scenario
+from .chunk import ChunkResult, run_chunk
+
+CHUNK_DIR = "chunks"
+
+
+def chunk_ranges(replicates: int, chunk_size: int) -> list[tuple[int, int]]:
+    return [(s, min(s + chunk_size, replicates)) for s in range(0, replicates, chunk_size)]
+
+
+def _chunk_stem(start: int) -> str:
+    return f"chunk_{start:09d}"
+
+
+def write_chunk(out: Path, result: ChunkResult) -> None:
+    d = out / CHUNK_DIR
+    d.mkdir(parents=True, exist_ok=True)
+    stem = _chunk_stem(result.start)
+    # Write under a temporary name, then rename: a chunk file on disk is always complete.
+    tmp = d / f"{stem}.npz.tmp"
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **result.pooled)
+    tmp.replace(d / f"{stem}.npz")
+    tmp = d / f"{stem}.parquet.tmp"
+    result.records.to_parquet(tmp, index=False)
+    tmp.replace(d / f"{stem}.parquet")
+
+
+def read_chunks(out: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """All finished chunks, in replicate order (a chunk counts once both of its files exist)."""
+    d = out / CHUNK_DIR
+    stems = sorted(p.stem for p in d.glob("chunk_*.parquet") if (d / f"{p.stem}.npz").exists())
+    frames, pooled = [], []
+    for stem in stems:
+        frames.append(pd.read_parquet(d / f"{stem}.parquet"))
+        with np.load(d / f"{stem}.npz") as z:
+            pooled.append({k: z[k] for k in z.files})
+    records = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    merged = {k: np.concatenate([p[k] for p in pooled]) for k in pooled[0]} if pooled else {}
+    return records, merged
+
+
+def run_replicates(scenario: Scenario, out: Path, progress=None) -> tuple[bool, float]:
+    """Run every chunk not yet on disk; returns (interrupted, elapsed seconds)."""
+    mc = scenario.monte_carlo
+    design = Design.from_analysis(scenario.analysis)
+    payload = scenario.model_dump_json()
+    todo = chunk_ranges(mc.replicates, mc.chunk_size)
+    t0 = time.perf_counter()
+    interrupted = False
+    tasks = (delayed(run_chunk)(payload, design, mc.seed, a, b) for a, b in todo)
+    try:
+        if mc.workers == 1:
+            results = (run_chunk(payload, design, mc.seed, a, b) for a, b in todo)
+        else:
+            results = Parallel(n_jobs=mc.workers, return_as="generator_unordered")(tasks)
+        for result in results:
+            write_chunk(out, result)
+            if progress is not None:
+                progress(len(result.records))
+    except KeyboardInterrupt:
+        interrupted = True
+    return interrupted, time.perf_counter() - t0
+
+
+def write_json(path: Path, obj) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
+    tmp.replace(path)
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")

@@ -1,0 +1,1 @@
+"""The SimPy model of one trial: accrual, screening, randomization, treatment, imaging."""

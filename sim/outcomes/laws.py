@@ -1,0 +1,195 @@
+"""Per-arm outcome laws: the distributions that make the configured DCR, ORR and medians hold.
+
+The model (written up with its equations in docs/model.md):
+
+* T, the true time from the first treatment day to progression or death, is Weibull with
+  S(t) = exp(-(t/scale)**shape). Its two parameters are fixed by two configured figures:
+  S(t_ref) = DCR (disease control at the reference assessment day) and S(median) = 1/2.
+  Both can hold only when DCR < 1/2 <=> median < t_ref; otherwise the figures contradict
+  each other and the arm is refused with a message naming both.
+* The event at T is death with probability ``death_as_first_event_prob``, else progression.
+* After progression, survival is exponential (post-progression survival, PPS); its rate is
+  solved so that the median OS equals the configured one (or taken from ``median_pps_months``).
+* A patient still controlled at a scan shows PR/CR if a "responder" (probability ORR/DCR,
+  independent of T), else SD; CR is a share of responses. Then ORR at t_ref = DCR*ORR/DCR = ORR.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import integrate, optimize
+
+from ..scenario.schema import DAYS_PER_MONTH, ArmEffect
+
+#: Weibull shapes outside this range mean the two figures barely constrain the curve
+#: (DCR within a hair of 1/2 or a median far from t_ref): treat it as a contradiction.
+SHAPE_RANGE = (0.1, 20.0)
+
+
+class IncoherentEffects(ValueError):
+    """Configured figures of one arm that cannot all hold; ``field`` is the path to blame."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class ArmLaw:
+    """Everything needed to draw one patient's outcome by inverse CDF from uniforms."""
+
+    shape: float
+    scale_days: float
+    p_death_first: float
+    pps_rate_per_day: float
+    p_responder: float
+    p_cr: float
+    t_ref_days: float
+
+    def pfs_days(self, u: np.ndarray) -> np.ndarray:
+        """True time to progression or death, from a uniform (monotone: common random numbers)."""
+        return self.scale_days * (-np.log(u)) ** (1.0 / self.shape)
+
+    def pfs_survival(self, t_days) -> np.ndarray:
+        return np.exp(-(np.asarray(t_days, dtype=float) / self.scale_days) ** self.shape)
+
+    def pps_days(self, u: np.ndarray) -> np.ndarray:
+        return -np.log(u) / self.pps_rate_per_day if self.pps_rate_per_day > 0 else np.full_like(u, np.inf)
+
+    def os_cdf(self, t_days: float) -> float:
+        """P(OS <= t): deaths first plus progressions followed by exponential PPS."""
+        if t_days <= 0:
+            return 0.0
+        f_pfs = 1.0 - float(self.pfs_survival(t_days))
+        if self.p_death_first >= 1.0:
+            return f_pfs
+        return self.p_death_first * f_pfs + (1.0 - self.p_death_first) * _prog_then_death_cdf(
+            self, t_days, self.pps_rate_per_day
+        )
+
+    def median_os_days(self) -> float:
+        hi = self.scale_days
+        while self.os_cdf(hi) < 0.5:
+            hi *= 2.0
+        return optimize.brentq(lambda t: self.os_cdf(t) - 0.5, 0.0, hi, xtol=1e-10, rtol=1e-12)
+
+    @property
+    def median_pfs_days(self) -> float:
+        return self.scale_days * math.log(2.0) ** (1.0 / self.shape)
+
+    def implied(self) -> dict[str, float]:
+        """The figures this law makes true, in the units users configure them."""
+        dcr = float(self.pfs_survival(self.t_ref_days))
+        return {
+            "dcr": dcr,
+            "orr": dcr * self.p_responder,
+            "median_pfs_true_months": self.median_pfs_days / DAYS_PER_MONTH,
+            "median_os_months": self.median_os_days() / DAYS_PER_MONTH,
+        }
+
+
+def _prog_then_death_cdf(law: ArmLaw, t: float, rate: float) -> float:
+    """P(T + PPS <= t) for Weibull T and exponential PPS with the given rate (per day)."""
+    k, lam = law.shape, law.scale_days
+
+    def integrand(s):
+        dens = (k / lam) * (s / lam) ** (k - 1.0) * math.exp(-((s / lam) ** k))
+        return dens * (1.0 - math.exp(-rate * (t - s)))
+
+    # A shape below 1 gives an integrable singularity at 0; quad copes, points help it.
+    val, _ = integrate.quad(integrand, 0.0, t, limit=200, points=[min(t, lam)])
+    return val
+
+
+def weibull_from_dcr_and_median(dcr: float, t_ref: float, median: float, arm: str) -> tuple[float, float]:
+    """Shape and scale with S(t_ref) = dcr and S(median) = 1/2, or a message naming both figures."""
+    months = t_ref / DAYS_PER_MONTH
+    med_m = median / DAYS_PER_MONTH
+    if math.isclose(dcr, 0.5, rel_tol=0, abs_tol=1e-12):
+        if not math.isclose(median, t_ref, rel_tol=1e-9):
+            raise IncoherentEffects(
+                f"effects.{arm}.median_pfs_true_months",
+                f"effects.{arm}: dcr 0.5 at day {t_ref:g} means half the patients have progressed "
+                f"or died by day {t_ref:g}, so the true median PFS must be {months:.2f} months; "
+                f"median_pfs_true_months is {med_m:g}",
+            )
+        return 1.0, t_ref / math.log(2.0)
+    if (dcr < 0.5) != (median < t_ref):
+        if dcr < 0.5:
+            need = f"below {months:.2f} months"
+            lead = f"{100 * (1 - dcr):.0f}% have progressed or died by day {t_ref:g} ({months:.2f} months)"
+        else:
+            need = f"above {months:.2f} months"
+            lead = f"only {100 * (1 - dcr):.0f}% have progressed or died by day {t_ref:g} ({months:.2f} months)"
+        raise IncoherentEffects(
+            f"effects.{arm}.median_pfs_true_months",
+            f"effects.{arm}: dcr {dcr:g} and median_pfs_true_months {med_m:g} contradict each other: "
+            f"dcr {dcr:g} at the reference assessment (day {t_ref:g}) means {lead}, so the true median "
+            f"PFS must be {need}. Published medians are usually read off scans (later than true "
+            f"progression): give the true median, or change dcr or effects.reference_assessment_day",
+        )
+    shape = math.log(math.log(1.0 / dcr) / math.log(2.0)) / math.log(t_ref / median)
+    if not SHAPE_RANGE[0] <= shape <= SHAPE_RANGE[1]:
+        raise IncoherentEffects(
+            f"effects.{arm}.median_pfs_true_months",
+            f"effects.{arm}: dcr {dcr:g} at day {t_ref:g} and median_pfs_true_months {med_m:g} imply a "
+            f"Weibull PFS shape of {shape:.3g}, outside the plausible {SHAPE_RANGE[0]}..{SHAPE_RANGE[1]}: "
+            f"the two figures barely constrain the curve; move the median away from day {t_ref:g} "
+            f"or dcr away from 0.5",
+        )
+    scale = median / math.log(2.0) ** (1.0 / shape)
+    return shape, scale
+
+
+def build_arm_law(effect: ArmEffect, t_ref_days: float, arm: str) -> ArmLaw:
+    """Turn an arm's configured figures into a law, refusing figures that contradict each other."""
+    median = effect.median_pfs_true_months * DAYS_PER_MONTH
+    shape, scale = weibull_from_dcr_and_median(effect.dcr, t_ref_days, median, arm)
+    law = ArmLaw(
+        shape=shape,
+        scale_days=scale,
+        p_death_first=effect.death_as_first_event_prob,
+        pps_rate_per_day=0.0,
+        p_responder=effect.orr / effect.dcr,
+        p_cr=effect.cr_share_of_responses,
+        t_ref_days=t_ref_days,
+    )
+    if effect.median_pps_months is not None:
+        rate = math.log(2.0) / (effect.median_pps_months * DAYS_PER_MONTH)
+        return _replace_rate(law, rate)
+    return _replace_rate(law, _solve_pps_rate(law, effect.median_os_months * DAYS_PER_MONTH, arm))
+
+
+def _replace_rate(law: ArmLaw, rate: float) -> ArmLaw:
+    return ArmLaw(law.shape, law.scale_days, law.p_death_first, rate, law.p_responder, law.p_cr, law.t_ref_days)
+
+
+def _solve_pps_rate(law: ArmLaw, median_os: float, arm: str) -> float:
+    """Rate of exponential post-progression survival that puts the median OS where configured."""
+    if law.p_death_first >= 1.0:
+        if not math.isclose(median_os, law.median_pfs_days, rel_tol=1e-6):
+            raise IncoherentEffects(
+                f"effects.{arm}.median_os_months",
+                f"effects.{arm}: with death_as_first_event_prob 1 every PFS event is a death, so "
+                f"median_os_months must equal median_pfs_true_months",
+            )
+        return math.inf
+    f_pfs = 1.0 - float(law.pfs_survival(median_os))
+    floor = law.p_death_first * f_pfs  # P(OS <= m) if nobody died after progression
+    if floor >= 0.5:
+        raise IncoherentEffects(
+            f"effects.{arm}.death_as_first_event_prob",
+            f"effects.{arm}: death_as_first_event_prob {law.p_death_first:g} puts "
+            f"{100 * floor:.0f}% dead without progression by the configured median OS "
+            f"({median_os / DAYS_PER_MONTH:g} months), so the median OS cannot be that late",
+        )
+
+    def gap(log_rate):
+        return law.p_death_first * f_pfs + (1 - law.p_death_first) * _prog_then_death_cdf(
+            law, median_os, math.exp(log_rate)
+        ) - 0.5
+
+    lo, hi = math.log(1e-7), math.log(10.0)
+    return math.exp(optimize.brentq(gap, lo, hi, xtol=1e-12))

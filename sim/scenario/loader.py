@@ -1,0 +1,253 @@
+"""Reading a scenario: YAML with line numbers, ``--set`` overrides, schema and coherence checks.
+
+Every problem becomes a ``ScenarioError`` whose lines name the file and line (when the value
+came from the file), the field's dotted path, the bad value and what is allowed.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ..errors import UserError
+from ..outcomes.laws import IncoherentEffects, build_arm_law
+from .schema import Scenario
+
+MAX_YAML_BYTES = 5_000_000
+
+
+class ScenarioError(UserError):
+    pass
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Safe loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark) from None
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _line_index(node, path=(), out=None) -> dict[tuple, int]:
+    """Map each field path to the 1-based line where its value starts."""
+    out = {} if out is None else out
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            p = path + (k.value,)
+            out[p] = k.start_mark.line + 1
+            _line_index(v, p, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            p = path + (i,)
+            out[p] = v.start_mark.line + 1
+            _line_index(v, p, out)
+    return out
+
+
+def _dotted(loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def read_yaml(path: str | Path) -> tuple[dict, dict[tuple, int]]:
+    """Parse a scenario file into a dict and a path -> line index; errors name the file."""
+    p = Path(path)
+    if not p.exists():
+        raise ScenarioError(f"{p}: no such scenario file")
+    if p.is_dir():
+        raise ScenarioError(f"{p}: is a folder, not a scenario file")
+    raw = p.read_bytes()
+    if len(raw) > MAX_YAML_BYTES:
+        raise ScenarioError(f"{p}: {len(raw)} bytes is too large for a scenario (at most {MAX_YAML_BYTES})")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ScenarioError(f"{p}:{line}: the file is not UTF-8 text (bad byte at offset {e.start})") from None
+    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+        raise ScenarioError(f"{p}: the file is empty; a scenario is a YAML mapping (see scenarios/expected.yaml)")
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+        data = yaml.load(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{p}:{mark.line + 1}" if mark else str(p)
+        raise ScenarioError(f"{where}: not valid YAML: {e.problem or e.context}") from None
+    except (yaml.YAMLError, RecursionError) as e:
+        raise ScenarioError(f"{p}: not valid YAML: {type(e).__name__}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{p}: the top level must be a mapping of sections (name, accrual, treatment, effects, ...), "
+            f"not {type(data).__name__}")
+    return data, _line_index(node)
+
+
+def apply_override(data: dict, assignment: str) -> tuple[str, ...]:
+    """Apply ``path.to.field=value`` (value parsed as YAML) in place; return the path."""
+    if "=" not in assignment:
+        raise ScenarioError(f"--set {assignment}: expected path.to.field=value, e.g. --set analysis.alpha=0.05")
+    key, _, value_text = assignment.partition("=")
+    parts = [int(s) if s.isdigit() else s for s in key.strip().split(".")]
+    if not key.strip() or any(s == "" for s in parts):
+        raise ScenarioError(f"--set {assignment}: '{key}' is not a dotted field path, e.g. effects.control.dcr")
+    try:
+        value = yaml.load(value_text, Loader=_LineLoader) if value_text.strip() else None
+    except yaml.YAMLError as e:
+        raise ScenarioError(f"--set {assignment}: the value is not valid YAML ({type(e).__name__})") from None
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        here = _dotted(parts[: depth + 1])
+        if isinstance(node, list):
+            if not isinstance(part, int) or part >= len(node):
+                raise ScenarioError(f"--set {assignment}: {here}: no item {part} in a list of {len(node)}")
+            node = node[part]
+        elif isinstance(node, dict):
+            node = node.setdefault(part, {})
+        else:
+            raise ScenarioError(f"--set {assignment}: {_dotted(parts[:depth])} is a value, not a section")
+    last = parts[-1]
+    if isinstance(node, list):
+        if not isinstance(last, int) or last >= len(node):
+            raise ScenarioError(f"--set {assignment}: no item {last} in a list of {len(node)}")
+        node[last] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ScenarioError(f"--set {assignment}: {_dotted(parts[:-1])} is a value, not a section")
+    return tuple(parts)
+
+
+def _model_at(loc) -> type[BaseModel] | None:
+    """The pydantic model that owns the fields at ``loc`` (for did-you-mean suggestions)."""
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            # tagged unions appear as an extra loc element naming the member
+            return None
+        model = _unwrap(model.model_fields[part].annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _unwrap(tp):
+    """Find a BaseModel inside list[...], X | None, X | Literal[...] annotations."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    for arg in typing.get_args(tp):
+        found = _unwrap(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe_value(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _format_errors(exc: ValidationError, source: str, lines: dict, overridden: dict) -> list[str]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p in (
+            "literal['control']",))))
+        loc = tuple(p for p in loc if p != "ArmEffect")
+        path = _dotted(loc)
+        where = _where(loc, source, lines, overridden)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            owner = _model_at(loc[:-1])
+            allowed = list(owner.model_fields) if owner else []
+            guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"; did you mean '{guess[0]}'?" if guess else ""
+            out.append(f"{where}: {path}: unknown key{hint} Allowed here: {', '.join(allowed)}")
+        elif err["type"] == "missing":
+            out.append(f"{where}: {path}: required field is missing")
+        else:
+            got = "" if err["type"].startswith("value_error") else f" (got {_describe_value(err.get('input'))})"
+            out.append(f"{where}: {path}: {msg}{got}")
+    return out
+
+
+def _where(loc, source, lines, overridden) -> str:
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in overridden:
+            return f"--set {overridden[loc[:n]]}"
+    # A check across several fields (e.g. orr above dcr) blames any of them that was overridden.
+    for key, assignment in overridden.items():
+        if key[: len(loc)] == loc:
+            return f"--set {assignment}"
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return f"{source}:{lines[loc[:n]]}"
+    return source
+
+
+def validate(data: dict, source: str = "<scenario>", lines: dict | None = None,
+             overridden: dict | None = None) -> Scenario:
+    """Schema validation, then the outcome model's coherence checks."""
+    lines, overridden = lines or {}, overridden or {}
+    _refuse_non_finite(data, (), source, lines, overridden)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError("\n".join(_format_errors(e, source, lines, overridden))) from None
+    eff = scenario.effects
+    arms = [("control", eff.control), ("rechallenge", eff.rechallenge)]
+    if eff.ras_mutant != "control":
+        arms.append(("ras_mutant", eff.ras_mutant))
+    for arm, effect in arms:
+        try:
+            build_arm_law(effect, eff.reference_assessment_day, arm)
+        except IncoherentEffects as e:
+            loc = tuple(e.field.split("."))
+            raise ScenarioError(f"{_where(loc, source, lines, overridden)}: {e}") from None
+    return scenario
+
+
+def _refuse_non_finite(node, loc, source, lines, overridden):
+    """NaN and infinity are never meaningful inputs; YAML's .nan/.inf would otherwise slip through."""
+    if isinstance(node, float) and not math.isfinite(node):
+        raise ScenarioError(f"{_where(loc, source, lines, overridden)}: {_dotted(loc)}: {node} is not allowed; "
+                            f"give a finite number")
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _refuse_non_finite(v, loc + (k,), source, lines, overridden)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _refuse_non_finite(v, loc + (i,), source, lines, overridden)
+
+
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    data, lines = read_yaml(path)
+    overridden = {}
+    for assignment in overrides:
+        overridden[apply_override(data, assignment)] = assignment
+    return validate(data, str(path), lines, overridden)
+
+
+def to_yaml(scenario: Scenario) -> str:
+    """The resolved scenario (every default filled in), as YAML a user can run again."""
+    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,251 @@
+"""The scenario schema: every input of a simulated trial, validated by pydantic.
+
+One model per section of the YAML file. Units are in the field names (``_days``,
+``_months``, ``_prob``) so a scenario reads without a manual. Unknown keys are
+errors (``extra="forbid"``); the loader turns pydantic's errors into messages with
+the file, line, field path, bad value and what is allowed.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Prob = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+OpenProb = Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)]
+PosFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+PosInt = Annotated[int, Field(gt=0)]
+
+DAYS_PER_MONTH = 365.25 / 12.0
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Duration(Strict):
+    """A random duration in days, drawn by inverse CDF so that common random numbers pair designs.
+
+    ``fixed`` uses ``mean`` only; ``gamma`` and ``lognormal`` are parametrised by mean and sd
+    (the figures publications report); ``uniform`` by ``low`` and ``high``.
+    """
+
+    distribution: Literal["fixed", "gamma", "lognormal", "uniform"] = "fixed"
+    mean: NonNegFloat | None = None
+    sd: PosFloat | None = None
+    low: NonNegFloat | None = None
+    high: NonNegFloat | None = None
+
+    @model_validator(mode="after")
+    def _parameters_match_distribution(self):
+        d = self.distribution
+        if d == "uniform":
+            if self.low is None or self.high is None:
+                raise ValueError("a uniform duration needs 'low' and 'high'")
+            if self.high < self.low:
+                raise ValueError(f"'high' ({self.high}) must be at least 'low' ({self.low})")
+            if self.mean is not None or self.sd is not None:
+                raise ValueError("a uniform duration takes 'low' and 'high', not 'mean'/'sd'")
+        else:
+            if self.mean is None:
+                raise ValueError(f"a {d} duration needs 'mean'")
+            if self.low is not None or self.high is not None:
+                raise ValueError(f"a {d} duration takes 'mean'{'' if d == 'fixed' else ' and sd'}, not 'low'/'high'")
+            if d == "fixed" and self.sd is not None:
+                raise ValueError("a fixed duration takes 'mean' only (no 'sd')")
+            if d in ("gamma", "lognormal"):
+                if self.sd is None:
+                    raise ValueError(f"a {d} duration needs 'sd'")
+                if self.mean <= 0:
+                    raise ValueError(f"a {d} duration needs 'mean' > 0")
+        return self
+
+
+class RatePiece(Strict):
+    from_month: NonNegFloat = Field(description="start of this piece, months since the first site opened")
+    per_month: NonNegFloat = Field(description="patients arriving for ctDNA screening per month")
+
+
+class Accrual(Strict):
+    target_randomized: PosInt = Field(50, description="randomized patients at which accrual stops")
+    screening_rates: list[RatePiece] = Field(
+        min_length=1, max_length=1000,
+        description="piecewise-constant Poisson rate of screening arrivals (site activation ramps up)",
+    )
+    max_months: PosFloat = Field(240.0, description="give up accruing after this many months")
+
+    @model_validator(mode="after")
+    def _pieces_ordered(self):
+        starts = [p.from_month for p in self.screening_rates]
+        if starts[0] != 0:
+            raise ValueError(f"the first screening rate must start at from_month 0, not {starts[0]}")
+        if any(b <= a for a, b in zip(starts, starts[1:])):
+            raise ValueError(f"screening_rates must have strictly increasing from_month, got {starts}")
+        if self.screening_rates[-1].per_month <= 0:
+            raise ValueError("the last screening rate must be positive, or accrual can never finish")
+        return self
+
+
+class RasMutant(Strict):
+    """P(truly RAS-mutant at the test) decays with time since the last cetuximab dose.
+
+    p(t) = min(1, prob_at_reference * 2 ** (-(t - reference_months) / half_life_months)).
+    """
+
+    prob_at_reference: Prob = 0.40
+    reference_months_since_cetuximab: NonNegFloat = 6.0
+    half_life_months: PosFloat = 3.7
+    months_since_cetuximab: Duration = Field(
+        default_factory=lambda: Duration(distribution="fixed", mean=6.0),
+        description="distribution of months since the last cetuximab dose at screening "
+        "(its parameters are in months, not days)",
+    )
+
+
+class Screening(Strict):
+    turnaround_days: Duration = Field(default_factory=lambda: Duration(distribution="fixed", mean=9.0))
+    assay_failure_prob: Prob = 0.05
+    retest_on_failure: bool = True
+    ras_mutant: RasMutant = Field(default_factory=RasMutant)
+    assay_sensitivity: Prob = Field(0.85, description="P(mutant result | truly RAS-mutant)")
+    assay_specificity: Prob = Field(1.0, description="P(wild-type result | truly wild-type)")
+    non_molecular_failure_prob: Prob = 0.20
+    death_while_waiting_per_month: NonNegFloat = Field(
+        0.0, description="hazard of death or deterioration that ends screening, per month of waiting"
+    )
+
+
+class Stratum(Strict):
+    name: str = Field(min_length=1)
+    levels: dict[str, PosFloat] = Field(min_length=1, description="level -> share (normalized)")
+
+
+class Randomization(Strict):
+    ratio: tuple[PosInt, PosInt] = Field((1, 1), description="rechallenge : control")
+    block_size: PosInt = 4
+    strata: list[Stratum] = Field(default_factory=list, max_length=5)
+
+    @model_validator(mode="after")
+    def _block_fits_ratio(self):
+        total = sum(self.ratio)
+        if self.block_size % total:
+            raise ValueError(
+                f"block_size {self.block_size} is not a multiple of the ratio total {total} "
+                f"({self.ratio[0]}:{self.ratio[1]})"
+            )
+        return self
+
+
+class Backbone(Strict):
+    name: str = Field(min_length=1)
+    share: PosFloat = Field(description="share of patients the multidisciplinary team gives it (normalized)")
+    cycle_days: PosInt
+
+
+class Delay(Strict):
+    prob_per_cycle: Prob = 0.0
+    days: Duration = Field(default_factory=lambda: Duration(distribution="fixed", mean=7.0))
+
+
+class Treatment(Strict):
+    days_to_first_cycle: NonNegFloat = Field(0.0, description="randomization to first treatment day")
+    backbones: list[Backbone] = Field(min_length=1, max_length=50)
+    delay: Delay = Field(default_factory=Delay)
+    discontinuation_toxicity_prob_per_cycle: Prob = 0.0
+    withdrawal_prob_per_cycle: Prob = 0.0
+
+
+class Imaging(Strict):
+    scan_after_cycles: list[PosInt] = Field([4, 8, 12], min_length=1, max_length=50)
+    follow_up_interval_days: PosFloat = Field(56.0, description="calendar scans after the cycle-tied ones")
+    clinical_detection_prob: Prob = Field(
+        0.0, description="share of progressions that are clinically obvious before the next scan"
+    )
+    clinical_detection_lag_days: NonNegFloat = 14.0
+
+    @model_validator(mode="after")
+    def _cycles_increasing(self):
+        c = self.scan_after_cycles
+        if any(b <= a for a, b in zip(c, c[1:])):
+            raise ValueError(f"scan_after_cycles must be strictly increasing, got {c}")
+        return self
+
+
+class ArmEffect(Strict):
+    """What one arm's truly RAS wild-type patients experience.
+
+    ``dcr`` and ``orr`` are the probabilities of disease control (CR/PR/SD) and of
+    response (CR/PR) at the reference assessment day; ``median_pfs_true_months`` is the
+    median of the *true* (not scan-observed) time to progression or death. Give either
+    ``median_os_months`` or ``median_pps_months`` (post-progression survival).
+    """
+
+    dcr: OpenProb
+    orr: Prob
+    median_pfs_true_months: PosFloat
+    median_os_months: PosFloat | None = None
+    median_pps_months: PosFloat | None = None
+    death_as_first_event_prob: Prob = Field(
+        0.10, description="share of PFS events that are deaths without progression"
+    )
+    cr_share_of_responses: Prob = 0.10
+
+    @model_validator(mode="after")
+    def _coherent_within_arm(self):
+        if self.orr > self.dcr:
+            raise ValueError(
+                f"orr {self.orr} is above dcr {self.dcr}: responders (CR/PR) are part of disease control"
+            )
+        if (self.median_os_months is None) == (self.median_pps_months is None):
+            raise ValueError("give exactly one of median_os_months and median_pps_months")
+        if self.median_os_months is not None and self.median_os_months <= self.median_pfs_true_months:
+            if self.death_as_first_event_prob < 1.0:
+                raise ValueError(
+                    f"median_os_months {self.median_os_months} must exceed median_pfs_true_months "
+                    f"{self.median_pfs_true_months}: every death comes at or after progression"
+                )
+        return self
+
+
+class Effects(Strict):
+    reference_assessment_day: PosFloat = Field(
+        56.0, description="day after the first treatment at which dcr and orr are defined "
+        "(the first scan of a 14-day schedule, as published)"
+    )
+    control: ArmEffect
+    rechallenge: ArmEffect
+    ras_mutant: ArmEffect | Literal["control"] = Field(
+        "control", description="outcomes of truly RAS-mutant patients let in by the assay, in both arms"
+    )
+
+
+class Analysis(Strict):
+    test: Literal["fisher", "chisq"] = "fisher"
+    alpha: OpenProb = 0.025
+    sided: Literal["one", "two"] = "one"
+    dcr_definition: Literal["first_scan"] = "first_scan"
+    population: Literal["itt"] = "itt"
+    follow_up_cutoff_months: PosFloat = Field(
+        24.0, description="PFS/OS data cut-off, months after the last patient is randomized"
+    )
+
+
+class MonteCarlo(Strict):
+    replicates: PosInt = 1000
+    seed: Annotated[int, Field(ge=0)] = 20200901
+    workers: PosInt = 1
+    chunk_size: PosInt = Field(100, description="replicates per chunk written to disk")
+
+
+class Scenario(Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    accrual: Accrual
+    screening: Screening = Field(default_factory=Screening)
+    randomization: Randomization = Field(default_factory=Randomization)
+    treatment: Treatment
+    imaging: Imaging = Field(default_factory=Imaging)
+    effects: Effects
+    analysis: Analysis = Field(default_factory=Analysis)
+    monte_carlo: MonteCarlo = Field(default_factory=MonteCarlo)
