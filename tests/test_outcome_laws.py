@@ -1,0 +1,60 @@
+"""The outcome model: configured figures hold exactly, contradictions are refused by name."""
+import math
+
+import numpy as np
+import pytest
+
+from sim.outcomes.laws import IncoherentEffects, build_arm_law, weibull_from_dcr_and_median
+from sim.scenario.schema import DAYS_PER_MONTH, ArmEffect
+
+
+def effect(**kw):
+    base = dict(dcr=0.7, orr=0.15, median_pfs_true_months=4.5, median_os_months=8.4)
+    base.update(kw)
+    return ArmEffect(**base)
+
+
+@pytest.mark.parametrize("dcr,median", [(0.45, 1.6), (0.7, 4.5), (0.8, 6.4), (0.35, 1.21), (0.6, 2.5)])
+def test_weibull_passes_through_both_figures(dcr, median):
+    law = build_arm_law(effect(dcr=dcr, orr=0.05, median_pfs_true_months=median, median_os_months=12), 56.0, "x")
+    assert float(law.pfs_survival(56.0)) == pytest.approx(dcr, abs=1e-12)
+    assert float(law.pfs_survival(median * DAYS_PER_MONTH)) == pytest.approx(0.5, abs=1e-12)
+    implied = law.implied()
+    assert implied["orr"] == pytest.approx(0.05)
+    assert implied["median_os_months"] == pytest.approx(12, rel=1e-8)
+
+
+def test_median_os_from_post_progression_survival_by_simulation():
+    law = build_arm_law(effect(), 56.0, "rechallenge")
+    rng = np.random.default_rng(0)
+    n = 200_000
+    pfs = law.pfs_days(rng.random(n))
+    death_first = rng.random(n) < law.p_death_first
+    os_ = np.where(death_first, pfs, pfs + law.pps_days(rng.random(n)))
+    se = 1 / (2 * 0.5 * math.sqrt(n))  # binomial se of the share below the median
+    assert abs((os_ <= 8.4 * DAYS_PER_MONTH).mean() - 0.5) <= 3 * se
+
+
+def test_median_pps_instead_of_median_os():
+    law = build_arm_law(effect(median_os_months=None, median_pps_months=5.0), 56.0, "x")
+    assert law.pps_rate_per_day == pytest.approx(math.log(2) / (5.0 * DAYS_PER_MONTH))
+    assert law.implied()["median_os_months"] > 4.5
+
+
+def test_parameters_md_control_arm_is_refused_naming_both_figures():
+    with pytest.raises(IncoherentEffects) as e:
+        weibull_from_dcr_and_median(0.45, 56.0, 2.5 * DAYS_PER_MONTH, "control")
+    msg = str(e.value)
+    assert "dcr 0.45" in msg and "median_pfs_true_months 2.5" in msg
+    assert "below 1.84 months" in msg
+    assert e.value.field == "effects.control.median_pfs_true_months"
+
+
+def test_high_dcr_with_early_median_is_refused():
+    with pytest.raises(IncoherentEffects, match="above 1.84 months"):
+        weibull_from_dcr_and_median(0.7, 56.0, 1.5 * DAYS_PER_MONTH, "rechallenge")
+
+
+def test_death_first_too_common_for_the_median_os_is_refused():
+    with pytest.raises(IncoherentEffects, match="death_as_first_event_prob"):
+        build_arm_law(effect(death_as_first_event_prob=0.95, median_os_months=30), 56.0, "control")
