@@ -10,6 +10,12 @@ from pathlib import Path
 
 from .errors import UserError
 
+#: Exact enumeration costs about n_per_arm squared per design (2000 per arm takes about a minute).
+MAX_EXACT_N = 2000
+#: Values one ``exact`` option may expand to, and designs in the whole grid.
+MAX_OPTION_VALUES = 10_000
+MAX_GRID_DESIGNS = 1_000_000
+
 
 def run_command(args) -> int:
     from rich.console import Console
@@ -29,6 +35,10 @@ def run_command(args) -> int:
         raise UserError(f"--out {out}: exists and is not a folder")
     if out.exists() and any(out.iterdir()):
         raise UserError(f"--out {out}: folder is not empty; choose a new folder so that runs do not mix")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"--out {out}: cannot create the results folder ({e.strerror or e})") from None
     console = Console(stderr=True)
     mc = scenario.monte_carlo
     console.print(f"running {scenario.name}: {mc.replicates} replicates, seed {mc.seed}, {mc.workers} worker(s) -> {out}")
@@ -60,9 +70,13 @@ def _expand(values: list[str], kind, option: str) -> list:
                     step = kind(bits[2]) if len(bits) == 3 else kind(1) if kind is int else None
                     if step is None:
                         raise UserError(f"{option} {part}: a range of decimals needs a step, e.g. 0.30:0.45:0.05")
-                    if step <= 0 or hi < lo:
+                    if not all(math.isfinite(v) for v in (lo, hi, step)):
                         raise ValueError
+                    if not (step > 0 and lo <= hi):
+                        raise UserError(f"{option} {part}: a range lo:hi:step needs lo <= hi and a step above 0")
                     n = int(math.floor((hi - lo) / step + 1e-9)) + 1
+                    if n > MAX_OPTION_VALUES:
+                        raise UserError(f"{option} {part}: {n} values; at most {MAX_OPTION_VALUES} per option")
                     out.extend(kind(round(lo + i * step, 12)) for i in range(n))
                 else:
                     out.append(kind(part))
@@ -84,9 +98,14 @@ def exact_command(args) -> int:
     alphas = _expand(args.alpha, float, "--alpha")
     tests = [t.strip() for item in args.test for t in item.split(",") if t.strip()]
     sided = [t.strip() for item in args.sided for t in item.split(",") if t.strip()]
+    for opt, vals in (("--test", tests), ("--sided", sided)):
+        if not vals:
+            raise UserError(f"{opt}: no values given")
     for v in n:
         if v < 1:
             raise UserError(f"--n-per-arm {v}: must be at least 1")
+        if v > MAX_EXACT_N:
+            raise UserError(f"--n-per-arm {v}: at most {MAX_EXACT_N} per arm (exact enumeration grows as n squared)")
     for opt, vals in (("--p-control", pc), ("--p-rechallenge", pr)):
         for v in vals:
             if not 0.0 <= v <= 1.0:
@@ -100,6 +119,9 @@ def exact_command(args) -> int:
     for s in sided:
         if s not in ("one", "two"):
             raise UserError(f"--sided {s}: allowed: one, two")
+    designs = math.prod(map(len, (n, pc, pr, tests, alphas, sided)))
+    if designs > MAX_GRID_DESIGNS:
+        raise UserError(f"the grid has {designs} designs; at most {MAX_GRID_DESIGNS}: narrow the ranges")
     t0 = time.perf_counter()
     grid = exact_grid(n, pc, pr, tests=tests, alphas=alphas, sided=sided)
     elapsed = time.perf_counter() - t0
@@ -124,7 +146,10 @@ def schema_command(args) -> int:
 
     text = json.dumps(Scenario.model_json_schema(), indent=2) + "\n"
     if args.out:
-        Path(args.out).write_text(text)
+        try:
+            Path(args.out).write_text(text)
+        except OSError as e:
+            raise UserError(f"--out {args.out}: cannot write the schema ({e.strerror or e})") from None
     else:
         sys.stdout.write(text)
     return 0

@@ -19,19 +19,43 @@ from ..outcomes.laws import IncoherentEffects, build_arm_law
 from .schema import Scenario
 
 MAX_YAML_BYTES = 5_000_000
+#: Values in a parsed file, counting each expansion of an alias (*name): bounds "YAML bombs".
+MAX_YAML_VALUES = 100_000
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class ScenarioError(UserError):
     pass
 
 
+class _YamlProblem(Exception):
+    """A problem in YAML text: ``line`` (1-based, or None) and the message to show after it."""
+
+    def __init__(self, line: int | None, message: str):
+        super().__init__(message)
+        self.line = line
+
+
 class _LineLoader(yaml.SafeLoader):
-    """Safe loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+    """Safe loader that refuses duplicate keys (PyYAML silently keeps the last one) and reports
+    values its constructors cannot build as YAML errors with a line, not Python exceptions."""
+
+    def construct_object(self, node, deep=False):
+        # '!!int abc', '!!bool maybe' or a date-like '2020-13-45' fail with plain Python errors.
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, OverflowError) as e:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {node.value!r} as {tag} ({e}); quote it if it is text",
+                node.start_mark) from None
 
 
 def _construct_mapping(loader, node, deep=False):
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:  # '<<: *defaults'; construct_mapping merges it
+            continue
         key = loader.construct_object(key_node, deep=deep)
         try:
             hash(key)
@@ -49,12 +73,35 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 
 
 def _line_index(node, path=(), out=None) -> dict[tuple, int]:
-    """Map each field path to the 1-based line where its value starts."""
+    """Map each field path to the 1-based line where its value starts.
+
+    Also refuses, naming the path, what the safe loader would otherwise report without one or
+    not at all: tags that build Python objects, duplicate keys, and aliases that expand too far.
+    """
     out = {} if out is None else out
+    at = f"{_dotted(path)}: " if path else ""
+    if len(out) > MAX_YAML_VALUES:
+        raise _YamlProblem(node.start_mark.line + 1, f"{at}more than {MAX_YAML_VALUES} values; a scenario is "
+                           f"small (do aliases like *name expand too far?)")
+    if node.tag not in _LineLoader.yaml_constructors:
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise _YamlProblem(node.start_mark.line + 1, f"{at}the tag {tag} is not allowed; a scenario holds "
+                           f"plain values only (numbers, text, true/false, lists and mappings)")
     if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
         for k, v in node.value:
+            if k.tag == _MERGE_TAG:
+                continue
+            if not isinstance(k, yaml.ScalarNode):
+                raise _YamlProblem(k.start_mark.line + 1, f"{at}a mapping key must be a plain value (a field name)")
+            if k.tag != "tag:yaml.org,2002:str":
+                raise _YamlProblem(k.start_mark.line + 1, f"{at}the key {k.value or '~'} is not text; keys are "
+                                   f"field or level names (quote it, e.g. '{k.value}', if it is a name)")
             p = path + (k.value,)
-            out[p] = k.start_mark.line + 1
+            if k.value in first:
+                raise _YamlProblem(k.start_mark.line + 1, f"{_dotted(p)}: duplicate key (first on line "
+                                   f"{first[k.value]}); give each key once")
+            first[k.value] = out[p] = k.start_mark.line + 1
             _line_index(v, p, out)
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
@@ -74,34 +121,56 @@ def _dotted(loc) -> str:
 def read_yaml(path: str | Path) -> tuple[dict, dict[tuple, int]]:
     """Parse a scenario file into a dict and a path -> line index; errors name the file."""
     p = Path(path)
-    if not p.exists():
-        raise ScenarioError(f"{p}: no such scenario file")
-    if p.is_dir():
-        raise ScenarioError(f"{p}: is a folder, not a scenario file")
-    raw = p.read_bytes()
+    try:
+        if not p.exists():
+            raise ScenarioError(f"{p}: no such scenario file")
+        if p.is_dir():
+            raise ScenarioError(f"{p}: is a folder, not a scenario file")
+        raw = p.read_bytes()
+    except OSError as e:  # unreadable, name too long, ...
+        raise ScenarioError(f"{p}: cannot read the scenario file ({e.strerror or e})") from None
     if len(raw) > MAX_YAML_BYTES:
         raise ScenarioError(f"{p}: {len(raw)} bytes is too large for a scenario (at most {MAX_YAML_BYTES})")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise ScenarioError(f"{p}:{line}: the file is not UTF-8 text (bad byte at offset {e.start})") from None
+        raise ScenarioError(f"{p}:{line}: the file is not UTF-8 text (bad byte 0x{raw[e.start]:02x} at offset "
+                            f"{e.start}); save it as UTF-8") from None
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         raise ScenarioError(f"{p}: the file is empty; a scenario is a YAML mapping (see scenarios/expected.yaml)")
     try:
-        node = yaml.compose(text, Loader=_LineLoader)
-        data = yaml.load(text, Loader=_LineLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        where = f"{p}:{mark.line + 1}" if mark else str(p)
-        raise ScenarioError(f"{where}: not valid YAML: {e.problem or e.context}") from None
-    except (yaml.YAMLError, RecursionError) as e:
-        raise ScenarioError(f"{p}: not valid YAML: {type(e).__name__}") from None
+        data, lines = _parse(text)
+    except _YamlProblem as e:
+        raise ScenarioError(f"{p}:{e.line}: {e}" if e.line else f"{p}: {e}") from None
     if not isinstance(data, dict):
         raise ScenarioError(
             f"{p}: the top level must be a mapping of sections (name, accrual, treatment, effects, ...), "
             f"not {type(data).__name__}")
-    return data, _line_index(node)
+    return data, lines
+
+
+def _parse(text: str) -> tuple[Any, dict[tuple, int]]:
+    """YAML text to (data, path -> line index); every problem is a ``_YamlProblem``."""
+    lines: dict[tuple, int] = {}
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+        lines = {} if node is None else _line_index(node)
+        data = yaml.load(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        problem = e.problem or e.context
+        if e.context and problem.startswith("but "):  # "expected a single document ..., but found another"
+            problem = f"{e.context}, {problem}"
+        # A value that cannot be built (e.g. '2020-13-45') is on a line of the index: name its field.
+        here = [path for path, line in lines.items() if mark and line == mark.line + 1]
+        at = f"{_dotted(here[0])}: " if len(here) == 1 else ""
+        raise _YamlProblem(mark.line + 1 if mark else None, f"{at}not valid YAML: {problem}") from None
+    except yaml.YAMLError as e:
+        raise _YamlProblem(None, f"not valid YAML: {type(e).__name__}") from None
+    except RecursionError:
+        raise _YamlProblem(None, "not valid YAML: nested too deeply") from None
+    return data, lines
 
 
 def apply_override(data: dict, assignment: str) -> tuple[str, ...]:
@@ -113,15 +182,14 @@ def apply_override(data: dict, assignment: str) -> tuple[str, ...]:
     if not key.strip() or any(s == "" for s in parts):
         raise ScenarioError(f"--set {assignment}: '{key}' is not a dotted field path, e.g. effects.control.dcr")
     try:
-        value = yaml.load(value_text, Loader=_LineLoader) if value_text.strip() else None
-    except yaml.YAMLError as e:
-        raise ScenarioError(f"--set {assignment}: the value is not valid YAML ({type(e).__name__})") from None
+        value = _parse(value_text)[0] if value_text.strip() else None
+    except _YamlProblem as e:
+        raise ScenarioError(f"--set {assignment}: bad value: {e}") from None
     node = data
     for depth, part in enumerate(parts[:-1]):
-        here = _dotted(parts[: depth + 1])
         if isinstance(node, list):
             if not isinstance(part, int) or part >= len(node):
-                raise ScenarioError(f"--set {assignment}: {here}: no item {part} in a list of {len(node)}")
+                raise ScenarioError(_no_item(assignment, parts[:depth], part, len(node)))
             node = node[part]
         elif isinstance(node, dict):
             node = node.setdefault(part, {})
@@ -130,13 +198,18 @@ def apply_override(data: dict, assignment: str) -> tuple[str, ...]:
     last = parts[-1]
     if isinstance(node, list):
         if not isinstance(last, int) or last >= len(node):
-            raise ScenarioError(f"--set {assignment}: no item {last} in a list of {len(node)}")
+            raise ScenarioError(_no_item(assignment, parts[:-1], last, len(node)))
         node[last] = value
     elif isinstance(node, dict):
         node[last] = value
     else:
         raise ScenarioError(f"--set {assignment}: {_dotted(parts[:-1])} is a value, not a section")
     return tuple(parts)
+
+
+def _no_item(assignment: str, list_path, part, n: int) -> str:
+    allowed = f"items are numbered 0 to {n - 1}" if n else "the list is empty; set the whole list, e.g. path=[...]"
+    return f"--set {assignment}: {_dotted(list_path)}: no item {part} in a list of {n} ({allowed})"
 
 
 def _model_at(loc) -> type[BaseModel] | None:
@@ -171,7 +244,14 @@ def _describe_value(v: Any) -> str:
 def _format_errors(exc: ValidationError, source: str, lines: dict, overridden: dict) -> list[str]:
     out = []
     for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p in (
+        raw_loc = err["loc"]
+        # effects.ras_mutant takes a section or the word 'control', so a bad value fails both ways:
+        # report only the way that matches what was given (the word's error names both choices).
+        word_choice = bool(raw_loc) and isinstance(raw_loc[-1], str) and raw_loc[-1].startswith("literal[")
+        section_choice = any(isinstance(p, str) and p.startswith("function-") for p in raw_loc)
+        if (word_choice and isinstance(err.get("input"), dict)) or (section_choice and err["type"] == "model_type"):
+            continue
+        loc = tuple(p for p in raw_loc if not (isinstance(p, str) and (p.startswith("function-") or p in (
             "literal['control']",))))
         loc = tuple(p for p in loc if p != "ArmEffect")
         path = _dotted(loc)
@@ -181,10 +261,23 @@ def _format_errors(exc: ValidationError, source: str, lines: dict, overridden: d
             owner = _model_at(loc[:-1])
             allowed = list(owner.model_fields) if owner else []
             guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-            hint = f"; did you mean '{guess[0]}'?" if guess else ""
+            hint = f"; did you mean '{guess[0]}'?" if guess else "."
             out.append(f"{where}: {path}: unknown key{hint} Allowed here: {', '.join(allowed)}")
         elif err["type"] == "missing":
-            out.append(f"{where}: {path}: required field is missing")
+            owner = _model_at(loc[:-1])
+            needed = [k for k, f in owner.model_fields.items() if f.is_required()] if owner else []
+            out.append(f"{where}: {path}: required field is missing"
+                       + (f" (required here: {', '.join(needed)})" if needed else ""))
+        elif err["type"] == "model_type":
+            owner = _model_at(loc)
+            fields = f" ({', '.join(owner.model_fields)})" if owner else ""
+            out.append(f"{where}: {path}: should be a section of fields{fields}, not "
+                       f"{type(err.get('input')).__name__} (got {_describe_value(err.get('input'))})")
+        elif word_choice:
+            owner = _model_at(loc)
+            fields = f" ({', '.join(list(owner.model_fields)[:3])}, ...)" if owner else ""
+            out.append(f"{where}: {path}: {msg} or a section of fields{fields} "
+                       f"(got {_describe_value(err.get('input'))})")
         else:
             got = "" if err["type"].startswith("value_error") else f" (got {_describe_value(err.get('input'))})"
             out.append(f"{where}: {path}: {msg}{got}")

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-Prob = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-OpenProb = Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)]
-PosFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-NonNegFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-PosInt = Annotated[int, Field(gt=0)]
+
+def _not_bool(value):
+    """pydantic reads true/false as 1/0; YAML also reads yes/no/on/off as true/false."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, not {str(value).lower()} (YAML reads true/false, yes/no and "
+                         f"on/off as true/false)")
+    return value
+
+
+_Number = BeforeValidator(_not_bool)
+Prob = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False), _Number]
+OpenProb = Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False), _Number]
+PosFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False), _Number]
+NonNegFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False), _Number]
+PosInt = Annotated[int, Field(gt=0), _Number]
 
 DAYS_PER_MONTH = 365.25 / 12.0
 
@@ -195,7 +205,8 @@ class ArmEffect(Strict):
     def _coherent_within_arm(self):
         if self.orr > self.dcr:
             raise ValueError(
-                f"orr {self.orr} is above dcr {self.dcr}: responders (CR/PR) are part of disease control"
+                f"orr {self.orr} is above dcr {self.dcr}; orr must be at most dcr: responders (CR/PR) are "
+                f"part of disease control"
             )
         if (self.median_os_months is None) == (self.median_pps_months is None):
             raise ValueError("give exactly one of median_os_months and median_pps_months")
@@ -233,7 +244,7 @@ class Analysis(Strict):
 
 class MonteCarlo(Strict):
     replicates: PosInt = 1000
-    seed: Annotated[int, Field(ge=0)] = 20200901
+    seed: Annotated[int, Field(ge=0), _Number] = 20200901
     workers: PosInt = 1
     chunk_size: PosInt = Field(100, description="replicates per chunk written to disk")
 
