@@ -17,6 +17,10 @@ MAX_OPTION_VALUES = 10_000
 MAX_GRID_DESIGNS = 1_000_000
 
 
+def _stop_like_ctrl_c(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run_command(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -42,8 +46,8 @@ def run_command(args) -> int:
     console = Console(stderr=True)
     mc = scenario.monte_carlo
     console.print(f"running {scenario.name}: {mc.replicates} replicates, seed {mc.seed}, {mc.workers} worker(s) -> {out}")
-    # SIGTERM ends a run like Ctrl-C: finished chunks are kept and summarized.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # SIGTERM (a batch scheduler's stop) ends a run like Ctrl-C: finished chunks are kept and summarized.
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     with Progress(TextColumn("replicates"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=args.quiet) as bar:
         task = bar.add_task("run", total=mc.replicates)
@@ -128,16 +132,9 @@ def exact_command(args) -> int:
     if args.format == "csv":
         sys.stdout.write(grid.to_csv(index=False, float_format="%.10g"))
     else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=f"Exact power by enumeration ({len(grid)} designs, {elapsed * 1000:.0f} ms)")
-        for col in grid.columns:
-            table.add_column(col, justify="right")
-        for row in grid.itertuples(index=False):
-            table.add_row(*(f"{v:.6f}" if isinstance(v, float) and c == "power" else f"{v:g}" if isinstance(v, float)
-                            else str(v) for c, v in zip(grid.columns, row)))
-        Console().print(table)
+        # Plain aligned text: a grid can have thousands of rows, and it reads (and greps) as it is.
+        print(f"Exact power by full enumeration: {len(grid)} designs in {elapsed * 1000:.0f} ms")
+        print(grid.to_string(index=False, formatters={"power": "{:.6f}".format}))
     return 0
 
 

@@ -280,6 +280,13 @@ SET_CASES = [
     _set_case("set-dcr-contradicts-median-pfs", "effects.control.dcr=0.45", "effects.control.median_pfs_true_months=2.5",
               expect=["--set effects.control.median_pfs_true_months=2.5: effects.control: dcr 0.45 and "
                       "median_pfs_true_months 2.5 contradict each other", "must be below 1.84 months"]),
+    _set_case("set-hazard-ratio-beside-dcr", "effects.rechallenge.pfs_hazard_ratio=0.5",
+              expect=["effects.rechallenge: give either dcr and median_pfs_true_months, or pfs_hazard_ratio"]),
+    _set_case("set-hazard-ratio-on-control", "effects.control.dcr=null", "effects.control.median_pfs_true_months=null",
+              "effects.control.pfs_hazard_ratio=0.5",
+              expect=["effects: control cannot use hazard ratios (they are relative to the control arm)"]),
+    _set_case("set-primary-analysis-months-without-timing", "analysis.primary_analysis_months=3",
+              expect=["analysis: primary_analysis_months goes with primary_analysis: months_after_last_randomized"]),
 ]
 
 RUN_OPTION_CASES = [

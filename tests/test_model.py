@@ -146,3 +146,24 @@ def test_recist_categories():
     assert imaging.next_calendar_scan(56, 60, 56) == 112
     assert imaging.next_calendar_scan(56, 56, 56) == 112
     assert imaging.next_calendar_scan(0, 130, 56) == 168
+
+
+def test_a_calendar_primary_analysis_counts_patients_not_yet_scanned_as_failures():
+    from sim.analyses.design import Design
+    from sim.analyses.endpoints import first_scan_category, replicate_record
+
+    sc = scenario("expected", "analysis.primary_analysis=months_after_last_randomized",
+                  "analysis.primary_analysis_months=1")
+    design = Design.from_analysis(sc.analysis)
+    for t in tables(sc, 5):
+        rec = replicate_record(t, design)
+        cut = t.last_randomized_day + 365.25 / 12
+        assert rec["time_to_primary_analysis_months"] * 365.25 / 12 == pytest.approx(cut)
+        p = t.patients
+        late = (p["arm"] >= 0) & ~(p["tx_start_day"] + p["first_scan_rel"] <= cut)
+        # The last patient's first scan is at least 56 days after randomization: not seen at 1 month.
+        assert late.sum() >= 1
+        assert np.all(first_scan_category(t, cut)[late] == imaging.NE)
+        full = replicate_record(t, Design.from_analysis(scenario("expected").analysis))
+        assert rec["dcr_successes_rechallenge"] + rec["dcr_successes_control"] <= \
+            full["dcr_successes_rechallenge"] + full["dcr_successes_control"]

@@ -58,3 +58,31 @@ def test_high_dcr_with_early_median_is_refused():
 def test_death_first_too_common_for_the_median_os_is_refused():
     with pytest.raises(IncoherentEffects, match="death_as_first_event_prob"):
         build_arm_law(effect(death_as_first_event_prob=0.95, median_os_months=30), 56.0, "control")
+
+
+def test_pfs_hazard_ratio_is_proportional_hazards_against_control():
+    control = build_arm_law(effect(dcr=0.45, orr=0.05, median_pfs_true_months=1.6, median_os_months=7.5), 56.0,
+                            "control")
+    hr = 0.55
+    law = build_arm_law(ArmEffect(orr=0.15, pfs_hazard_ratio=hr, median_os_months=9.0), 56.0, "rechallenge",
+                        control)
+    t = np.array([10.0, 56.0, 100.0, 300.0])
+    assert np.allclose(law.pfs_survival(t), control.pfs_survival(t) ** hr, rtol=1e-12)
+    assert law.implied()["dcr"] == pytest.approx(0.45**hr)
+    assert law.implied()["orr"] == pytest.approx(0.15)
+
+
+def test_os_hazard_ratio_sets_the_median_where_control_survival_is_half_to_the_power_1_over_hr():
+    control = build_arm_law(effect(dcr=0.45, orr=0.05, median_pfs_true_months=1.6, median_os_months=7.5), 56.0,
+                            "control")
+    law = build_arm_law(ArmEffect(dcr=0.7, orr=0.15, median_pfs_true_months=4.5, os_hazard_ratio=0.7), 56.0,
+                        "rechallenge", control)
+    m = law.median_os_days()
+    assert 1 - control.os_cdf(m) == pytest.approx(0.5 ** (1 / 0.7), abs=1e-9)
+
+
+def test_orr_above_the_dcr_a_hazard_ratio_implies_is_refused():
+    control = build_arm_law(effect(dcr=0.45, orr=0.05, median_pfs_true_months=1.6, median_os_months=7.5), 56.0,
+                            "control")
+    with pytest.raises(IncoherentEffects, match="orr 0.6 is above the dcr 0.45"):
+        build_arm_law(ArmEffect(orr=0.6, pfs_hazard_ratio=1.0, median_os_months=9.0), 56.0, "rechallenge", control)

@@ -13,11 +13,13 @@ class Design:
     sided: str
     dcr_definition: str = "first_scan"
     population: str = "itt"
+    primary_analysis_months: float | None = None  # None: once every first scan is in
 
     @classmethod
     def from_analysis(cls, a: Analysis) -> "Design":
-        return cls(a.test, a.alpha, a.sided, a.dcr_definition, a.population)
+        return cls(a.test, a.alpha, a.sided, a.dcr_definition, a.population, a.primary_analysis_months)
 
     @property
     def label(self) -> str:
-        return f"{self.test} {self.sided}-sided {self.alpha:g}, DCR {self.dcr_definition}, {self.population}"
+        when = "" if self.primary_analysis_months is None else f", at {self.primary_analysis_months:g} mo"
+        return f"{self.test} {self.sided}-sided {self.alpha:g}, DCR {self.dcr_definition}, {self.population}{when}"

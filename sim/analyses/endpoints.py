@@ -26,19 +26,24 @@ def randomized(table: TrialTable) -> np.ndarray:
     return table.patients["arm"] >= 0
 
 
-def disease_control_first_scan(table: TrialTable) -> np.ndarray:
-    """ITT: CR/PR/SD at the first post-baseline scan; no scan (death, withdrawal,
-    clinical progression first) counts as failure."""
-    cat = table.patients["first_scan_cat"]
-    return (cat >= imaging.CR) & (cat <= imaging.SD)
+def first_scan_category(table: TrialTable, cut_day: float) -> np.ndarray:
+    """RECIST category at the first post-baseline scan if it happened by cut_day, else NE (0)."""
+    p = table.patients
+    seen = p["tx_start_day"] + p["first_scan_rel"] <= cut_day  # NaN (no scan) compares False
+    return np.where(seen, p["first_scan_cat"], imaging.NE)
 
 
-def response_first_scan(table: TrialTable) -> np.ndarray:
-    cat = table.patients["first_scan_cat"]
-    return (cat == imaging.CR) | (cat == imaging.PR)
+def disease_control(category: np.ndarray) -> np.ndarray:
+    """ITT: CR/PR/SD; no scan (death, withdrawal, clinical progression first, or not yet
+    scanned at the analysis) counts as failure."""
+    return (category >= imaging.CR) & (category <= imaging.SD)
 
 
-def primary_analysis_day(table: TrialTable) -> float:
+def response(category: np.ndarray) -> np.ndarray:
+    return (category == imaging.CR) | (category == imaging.PR)
+
+
+def all_first_scans_day(table: TrialTable) -> float:
     """Day when every randomized patient has had the first scan or an event that ends follow-up."""
     p = table.patients
     r = randomized(table)
@@ -46,6 +51,12 @@ def primary_analysis_day(table: TrialTable) -> float:
         return math.nan
     known = np.fmin(p["first_scan_rel"][r], p["end_rel"][r])
     return float(np.max(p["tx_start_day"][r] + known))
+
+
+def primary_analysis_day(table: TrialTable, design: Design) -> float:
+    if design.primary_analysis_months is None:
+        return all_first_scans_day(table)
+    return table.last_randomized_day + design.primary_analysis_months * DAYS_PER_MONTH
 
 
 def observed_pfs(table: TrialTable) -> tuple[np.ndarray, np.ndarray]:
@@ -62,25 +73,27 @@ def replicate_record(table: TrialTable, design: Design) -> dict:
     r = randomized(table)
     arm = p["arm"]
     outcome = p["screen_outcome"]
+    analysis_day = primary_analysis_day(table, design)
+    category = first_scan_category(table, analysis_day)
     rec = {
         "n_screened": int(len(arm)),
         "n_randomized": int(r.sum()),
         "accrual_complete": bool(table.accrual_complete),
         "accrual_months": table.last_randomized_day / DAYS_PER_MONTH,
-        "time_to_primary_analysis_months": primary_analysis_day(table) / DAYS_PER_MONTH,
+        "time_to_primary_analysis_months": analysis_day / DAYS_PER_MONTH,
         "n_truly_mutant_randomized": int((r & p["truly_mutant"]).sum()),
     }
     for code, name in SCREEN_OUTCOMES.items():
         if name != "randomized":
             rec[f"n_{name}"] = int((outcome == code).sum())
-    control = disease_control_first_scan(table)
-    response = response_first_scan(table)
+    control = disease_control(category)
+    responding = response(category)
     wt = r & ~p["truly_mutant"]
     for a, name in ARMS.items():
         in_arm = arm == a
         rec[f"n_{name}"] = int(in_arm.sum())
         rec[f"dcr_successes_{name}"] = int((in_arm & control).sum())
-        rec[f"orr_successes_{name}"] = int((in_arm & response).sum())
+        rec[f"orr_successes_{name}"] = int((in_arm & responding).sum())
         rec[f"n_wt_{name}"] = int((in_arm & wt).sum())
         rec[f"wt_controlled_at_ref_{name}"] = int((in_arm & wt & p["controlled_at_ref"]).sum())
         rec[f"wt_responding_at_ref_{name}"] = int((in_arm & wt & p["responding_at_ref"]).sum())

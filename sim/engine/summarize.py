@@ -82,8 +82,9 @@ def plain_binary_departures(scenario: Scenario) -> list[str]:
     return out
 
 
-def summarize(scenario: Scenario, records: pd.DataFrame, pooled: dict[str, np.ndarray]) -> tuple[list, list]:
-    """Metric rows and notes for the primary design."""
+def summarize(scenario: Scenario, records: pd.DataFrame, pooled: dict[str, np.ndarray],
+              configured: dict[str, float]) -> tuple[list, list]:
+    """Metric rows and notes for the primary design (``configured``: what the scenario implies)."""
     design = Design.from_analysis(scenario.analysis)
     label = design.label
     R = len(records)
@@ -93,9 +94,8 @@ def summarize(scenario: Scenario, records: pd.DataFrame, pooled: dict[str, np.nd
     rows.append(proportion(label, "power", int(records["reject"].sum()), R))
     sizes = fixed_arm_sizes(scenario)
     if sizes is not None:
-        e = scenario.effects
-        ep = exact_power(sizes[0], sizes[1], e.rechallenge.dcr, e.control.dcr, design.test, design.alpha,
-                         design.sided)
+        ep = exact_power(sizes[0], sizes[1], configured["dcr_rechallenge"], configured["dcr_control"], design.test,
+                         design.alpha, design.sided)
         rows.append(_row(label, "exact_power", ep, 0.0, ep, ep))
         departures = plain_binary_departures(scenario)
         if departures:

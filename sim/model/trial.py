@@ -11,7 +11,7 @@ import math
 import numpy as np
 import simpy
 
-from ..outcomes.laws import ArmLaw, build_arm_law
+from ..outcomes.laws import arm_laws
 from ..scenario.schema import DAYS_PER_MONTH, Scenario
 from . import durations, streams
 from .accrual import ArrivalClock
@@ -45,12 +45,7 @@ class TrialModel:
         self.cfg = scenario
         eff = scenario.effects
         self.t_ref = eff.reference_assessment_day
-        self.laws: dict[int, ArmLaw] = {
-            0: build_arm_law(eff.control, self.t_ref, "control"),
-            1: build_arm_law(eff.rechallenge, self.t_ref, "rechallenge"),
-        }
-        self.mutant_law = self.laws[0] if eff.ras_mutant == "control" else build_arm_law(
-            eff.ras_mutant, self.t_ref, "ras_mutant")
+        self.laws, self.mutant_law = arm_laws(scenario)
         self.clock = ArrivalClock(scenario.accrual)
         shares = np.array([b.share for b in scenario.treatment.backbones])
         self.backbone_cum = np.cumsum(shares) / shares.sum()

@@ -143,23 +143,56 @@ def weibull_from_dcr_and_median(dcr: float, t_ref: float, median: float, arm: st
     return shape, scale
 
 
-def build_arm_law(effect: ArmEffect, t_ref_days: float, arm: str) -> ArmLaw:
-    """Turn an arm's configured figures into a law, refusing figures that contradict each other."""
-    median = effect.median_pfs_true_months * DAYS_PER_MONTH
-    shape, scale = weibull_from_dcr_and_median(effect.dcr, t_ref_days, median, arm)
+def build_arm_law(effect: ArmEffect, t_ref_days: float, arm: str, control: ArmLaw | None = None) -> ArmLaw:
+    """Turn an arm's configured figures into a law, refusing figures that contradict each other.
+
+    Hazard ratios are against ``control`` (the control arm's law): proportional hazards keep the
+    Weibull shape and divide the scale by hr ** (1/shape).
+    """
+    if effect.pfs_hazard_ratio is not None:
+        shape = control.shape
+        scale = control.scale_days * effect.pfs_hazard_ratio ** (-1.0 / shape)
+        dcr = math.exp(-((t_ref_days / scale) ** shape))
+        if effect.orr > dcr:
+            raise IncoherentEffects(
+                f"effects.{arm}.orr",
+                f"effects.{arm}: orr {effect.orr:g} is above the dcr {dcr:.3f} that pfs_hazard_ratio "
+                f"{effect.pfs_hazard_ratio:g} implies at day {t_ref_days:g}; orr must be at most dcr")
+    else:
+        dcr = effect.dcr
+        median = effect.median_pfs_true_months * DAYS_PER_MONTH
+        shape, scale = weibull_from_dcr_and_median(dcr, t_ref_days, median, arm)
     law = ArmLaw(
         shape=shape,
         scale_days=scale,
         p_death_first=effect.death_as_first_event_prob,
         pps_rate_per_day=0.0,
-        p_responder=effect.orr / effect.dcr,
+        p_responder=effect.orr / dcr,
         p_cr=effect.cr_share_of_responses,
         t_ref_days=t_ref_days,
     )
     if effect.median_pps_months is not None:
         rate = math.log(2.0) / (effect.median_pps_months * DAYS_PER_MONTH)
         return _replace_rate(law, rate)
+    if effect.os_hazard_ratio is not None:
+        median_os = _median_under_hazard_ratio(control, effect.os_hazard_ratio)
+        if median_os <= law.median_pfs_days and law.p_death_first < 1.0:
+            raise IncoherentEffects(
+                f"effects.{arm}.os_hazard_ratio",
+                f"effects.{arm}: os_hazard_ratio {effect.os_hazard_ratio:g} puts the median OS at "
+                f"{median_os / DAYS_PER_MONTH:.2f} months, not after this arm's true median PFS "
+                f"({law.median_pfs_days / DAYS_PER_MONTH:.2f} months)")
+        return _replace_rate(law, _solve_pps_rate(law, median_os, arm))
     return _replace_rate(law, _solve_pps_rate(law, effect.median_os_months * DAYS_PER_MONTH, arm))
+
+
+def _median_under_hazard_ratio(control: ArmLaw, hr: float) -> float:
+    """Time t where control's OS survival is 0.5 ** (1/hr): the median if hazards were proportional."""
+    target = 1.0 - 0.5 ** (1.0 / hr)  # P(OS <= t) under control
+    hi = control.scale_days
+    while control.os_cdf(hi) < target:
+        hi *= 2.0
+    return optimize.brentq(lambda t: control.os_cdf(t) - target, 0.0, hi, xtol=1e-10, rtol=1e-12)
 
 
 def _replace_rate(law: ArmLaw, rate: float) -> ArmLaw:
@@ -192,4 +225,20 @@ def _solve_pps_rate(law: ArmLaw, median_os: float, arm: str) -> float:
         ) - 0.5
 
     lo, hi = math.log(1e-7), math.log(10.0)
+    if gap(hi) < 0:
+        raise IncoherentEffects(
+            f"effects.{arm}.median_os_months",
+            f"effects.{arm}: a median OS of {median_os / DAYS_PER_MONTH:g} months is too close to the true median "
+            f"PFS ({law.median_pfs_days / DAYS_PER_MONTH:g} months): survival after progression would have to "
+            f"be under a day")
     return math.exp(optimize.brentq(gap, lo, hi, xtol=1e-12))
+
+
+def arm_laws(scenario) -> tuple[dict[int, ArmLaw], ArmLaw]:
+    """Laws by arm code (0 control, 1 rechallenge) and the law of truly RAS-mutant patients."""
+    eff = scenario.effects
+    t_ref = eff.reference_assessment_day
+    control = build_arm_law(eff.control, t_ref, "control")
+    laws = {0: control, 1: build_arm_law(eff.rechallenge, t_ref, "rechallenge", control)}
+    mutant = control if eff.ras_mutant == "control" else build_arm_law(eff.ras_mutant, t_ref, "ras_mutant", control)
+    return laws, mutant

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import UserError
-from ..outcomes.laws import IncoherentEffects, build_arm_law
+from ..outcomes.laws import IncoherentEffects, arm_laws
 from .schema import Scenario
 
 MAX_YAML_BYTES = 5_000_000
@@ -307,16 +307,11 @@ def validate(data: dict, source: str = "<scenario>", lines: dict | None = None,
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
         raise ScenarioError("\n".join(_format_errors(e, source, lines, overridden))) from None
-    eff = scenario.effects
-    arms = [("control", eff.control), ("rechallenge", eff.rechallenge)]
-    if eff.ras_mutant != "control":
-        arms.append(("ras_mutant", eff.ras_mutant))
-    for arm, effect in arms:
-        try:
-            build_arm_law(effect, eff.reference_assessment_day, arm)
-        except IncoherentEffects as e:
-            loc = tuple(e.field.split("."))
-            raise ScenarioError(f"{_where(loc, source, lines, overridden)}: {e}") from None
+    try:
+        arm_laws(scenario)
+    except IncoherentEffects as e:
+        loc = tuple(e.field.split("."))
+        raise ScenarioError(f"{_where(loc, source, lines, overridden)}: {e}") from None
     return scenario
 
 

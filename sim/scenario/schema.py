@@ -187,15 +187,20 @@ class ArmEffect(Strict):
 
     ``dcr`` and ``orr`` are the probabilities of disease control (CR/PR/SD) and of
     response (CR/PR) at the reference assessment day; ``median_pfs_true_months`` is the
-    median of the *true* (not scan-observed) time to progression or death. Give either
-    ``median_os_months`` or ``median_pps_months`` (post-progression survival).
+    median of the *true* (not scan-observed) time to progression or death. Instead of dcr
+    and the median, a non-control arm may give ``pfs_hazard_ratio`` against control
+    (proportional hazards: S(t) = S_control(t) ** hr). For survival give one of
+    ``median_os_months``, ``median_pps_months`` (post-progression survival) or, for a
+    non-control arm, ``os_hazard_ratio`` (the median where S_control,OS = 0.5 ** (1/hr)).
     """
 
-    dcr: OpenProb
+    dcr: OpenProb | None = None
     orr: Prob
-    median_pfs_true_months: PosFloat
+    median_pfs_true_months: PosFloat | None = None
+    pfs_hazard_ratio: PosFloat | None = None
     median_os_months: PosFloat | None = None
     median_pps_months: PosFloat | None = None
+    os_hazard_ratio: PosFloat | None = None
     death_as_first_event_prob: Prob = Field(
         0.10, description="share of PFS events that are deaths without progression"
     )
@@ -203,20 +208,32 @@ class ArmEffect(Strict):
 
     @model_validator(mode="after")
     def _coherent_within_arm(self):
-        if self.orr > self.dcr:
+        by_figures = self.dcr is not None or self.median_pfs_true_months is not None
+        if by_figures == (self.pfs_hazard_ratio is not None):
+            raise ValueError("give either dcr and median_pfs_true_months, or pfs_hazard_ratio (not both)")
+        if by_figures and (self.dcr is None or self.median_pfs_true_months is None):
+            missing = "dcr" if self.dcr is None else "median_pfs_true_months"
+            raise ValueError(f"{missing} is missing: dcr and median_pfs_true_months go together")
+        if self.dcr is not None and self.orr > self.dcr:
             raise ValueError(
                 f"orr {self.orr} is above dcr {self.dcr}; orr must be at most dcr: responders (CR/PR) are "
                 f"part of disease control"
             )
-        if (self.median_os_months is None) == (self.median_pps_months is None):
-            raise ValueError("give exactly one of median_os_months and median_pps_months")
-        if self.median_os_months is not None and self.median_os_months <= self.median_pfs_true_months:
-            if self.death_as_first_event_prob < 1.0:
-                raise ValueError(
-                    f"median_os_months {self.median_os_months} must exceed median_pfs_true_months "
-                    f"{self.median_pfs_true_months}: every death comes at or after progression"
-                )
+        survival = [self.median_os_months, self.median_pps_months, self.os_hazard_ratio]
+        if sum(v is not None for v in survival) != 1:
+            raise ValueError("give exactly one of median_os_months, median_pps_months and os_hazard_ratio")
+        if (self.median_os_months is not None and self.median_pfs_true_months is not None
+                and self.median_os_months <= self.median_pfs_true_months and self.death_as_first_event_prob < 1.0):
+            raise ValueError(
+                f"median_os_months {self.median_os_months} must exceed median_pfs_true_months "
+                f"{self.median_pfs_true_months}: every death comes at or after progression"
+            )
         return self
+
+    @property
+    def relative(self) -> bool:
+        """True when a figure is a hazard ratio against the control arm."""
+        return self.pfs_hazard_ratio is not None or self.os_hazard_ratio is not None
 
 
 class Effects(Strict):
@@ -230,6 +247,13 @@ class Effects(Strict):
         "control", description="outcomes of truly RAS-mutant patients let in by the assay, in both arms"
     )
 
+    @model_validator(mode="after")
+    def _control_is_absolute(self):
+        if self.control.relative:
+            raise ValueError("control cannot use hazard ratios (they are relative to the control arm); give the "
+                             "control arm dcr, median_pfs_true_months and median_os_months (or median_pps_months)")
+        return self
+
 
 class Analysis(Strict):
     test: Literal["fisher", "chisq"] = "fisher"
@@ -237,9 +261,28 @@ class Analysis(Strict):
     sided: Literal["one", "two"] = "one"
     dcr_definition: Literal["first_scan"] = "first_scan"
     population: Literal["itt"] = "itt"
+    primary_analysis: Literal["all_first_scans", "months_after_last_randomized"] = Field(
+        "all_first_scans", description="when the DCR analysis happens: once every randomized patient has had "
+        "the first scan (or an event that ends follow-up), or at a fixed time after the last randomization "
+        "(patients not yet scanned then count as failures)",
+    )
+    primary_analysis_months: PosFloat | None = Field(
+        None, description="with primary_analysis: months_after_last_randomized, how many months"
+    )
     follow_up_cutoff_months: PosFloat = Field(
         24.0, description="PFS/OS data cut-off, months after the last patient is randomized"
     )
+
+    @model_validator(mode="after")
+    def _timing_complete(self):
+        fixed = self.primary_analysis == "months_after_last_randomized"
+        if fixed != (self.primary_analysis_months is not None):
+            raise ValueError("primary_analysis_months goes with primary_analysis: months_after_last_randomized "
+                             "(and only with it)")
+        if fixed and self.primary_analysis_months > self.follow_up_cutoff_months:
+            raise ValueError(f"primary_analysis_months {self.primary_analysis_months} is after the end of "
+                             f"follow-up (follow_up_cutoff_months {self.follow_up_cutoff_months})")
+        return self
 
 
 class MonteCarlo(Strict):
