@@ -285,6 +285,8 @@ SET_CASES = [
     _set_case("set-hazard-ratio-on-control", "effects.control.dcr=null", "effects.control.median_pfs_true_months=null",
               "effects.control.pfs_hazard_ratio=0.5",
               expect=["effects: control cannot use hazard ratios (they are relative to the control arm)"]),
+    _set_case("set-median-os-of-a-million-months", "effects.control.median_os_months=1e6",
+              expect=["effects.control.median_os_months: Input should be less than or equal to 600"]),
     _set_case("set-primary-analysis-months-without-timing", "analysis.primary_analysis_months=3",
               expect=["analysis: primary_analysis_months goes with primary_analysis: months_after_last_randomized"]),
 ]

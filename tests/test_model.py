@@ -167,3 +167,64 @@ def test_a_calendar_primary_analysis_counts_patients_not_yet_scanned_as_failures
         full = replicate_record(t, Design.from_analysis(scenario("expected").analysis))
         assert rec["dcr_successes_rechallenge"] + rec["dcr_successes_control"] <= \
             full["dcr_successes_rechallenge"] + full["dcr_successes_control"]
+
+
+def test_a_short_cut_off_does_not_cut_the_primary_analysis():
+    from sim.analyses.design import Design
+    from sim.analyses.endpoints import observed_pfs, replicate_record
+
+    short, full = scenario("expected", "analysis.follow_up_cutoff_months=1"), scenario("expected")
+    design = Design.from_analysis(full.analysis)
+    for i in range(4):
+        a, b = simulate(TrialModel(short), 5, i), simulate(TrialModel(full), 5, i)
+        ra, rb = replicate_record(a, design), replicate_record(b, design)
+        assert math.isfinite(ra["time_to_primary_analysis_months"])
+        for key in ("dcr_successes_control", "dcr_successes_rechallenge", "time_to_primary_analysis_months"):
+            assert ra[key] == rb[key], key
+        # PFS is still cut at the cut-off: nothing seen after it counts.
+        time, event = observed_pfs(a, a.cutoff_day)
+        p = a.patients
+        r = p["arm"] >= 0
+        assert np.all(p["tx_start_day"][r] + time[r] <= a.cutoff_day + 1e-9)
+        assert a.cutoff_day == pytest.approx(a.last_randomized_day + 365.25 / 12)
+
+
+def test_a_trial_that_screens_nobody_is_summarized(tmp_path):
+    empty = simulate(TrialModel(scenario("expected", "accrual.max_months=0.01")), 1, 0)
+    assert len(empty.patients["patient"]) == 0 and empty.patients["controlled_at_ref"].dtype == bool
+    r = sim.run(scenario("expected", "accrual.max_months=0.5"), tmp_path / "e", replicates=20, seed=1, workers=1)
+    assert r.summary["replicates"] == 20
+    assert any("did not reach the target" in n for n in r.summary["notes"])
+
+
+def test_toxicity_stops_are_recorded_with_their_day():
+    from sim.model.record import END_TOXICITY
+
+    sc = scenario("plain_binary", "treatment.discontinuation_toxicity_prob_per_cycle=1.0")
+    for t in tables(sc, 3):
+        p = t.patients
+        tox = (p["arm"] >= 0) & (p["tx_end_reason"] == END_TOXICITY)
+        assert tox.sum() >= 40
+        assert np.all(p["n_cycles"][tox] == 1) and np.all(p["tx_end_rel"][tox] == 14.0)
+        # Off treatment, the first scan moves to the calendar grid: day 56 here.
+        assert np.all(p["first_scan_rel"][tox & ~np.isnan(p["first_scan_rel"])] == 56.0)
+
+
+def test_withdrawn_patients_are_censored_at_withdrawal_for_os():
+    from sim.analyses.endpoints import observed_os
+    from sim.model.record import END_WITHDRAWAL
+
+    sc = scenario("expected", "treatment.withdrawal_prob_per_cycle=0.3")
+    for t in tables(sc, 3):
+        p = t.patients
+        time, event = observed_os(t, t.cutoff_day)
+        w = p["end_reason"] == END_WITHDRAWAL
+        assert w.sum() > 5
+        assert not event[w].any() and np.allclose(time[w], p["end_rel"][w])
+
+
+def test_when_accrual_gives_up_follow_up_runs_from_the_last_randomization():
+    sc = scenario("expected", "accrual.max_months=12")
+    for t in tables(sc, 3):
+        assert not t.accrual_complete
+        assert t.cutoff_day == pytest.approx(t.last_randomized_day + 24 * 365.25 / 12)

@@ -12,7 +12,7 @@ import numpy as np
 from ..model import imaging
 from ..model.randomization import CONTROL, RECHALLENGE
 from ..model.record import (
-    END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, SCREEN_OUTCOMES, TrialTable,
+    END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_WITHDRAWAL, SCREEN_OUTCOMES, TrialTable,
 )
 from ..scenario.schema import DAYS_PER_MONTH
 from . import binary
@@ -59,12 +59,33 @@ def primary_analysis_day(table: TrialTable, design: Design) -> float:
     return table.last_randomized_day + design.primary_analysis_months * DAYS_PER_MONTH
 
 
-def observed_pfs(table: TrialTable) -> tuple[np.ndarray, np.ndarray]:
-    """Scan-based PFS at the final cut-off: event at progression seen (scan or clinic) or death,
-    else censored at the last scan without progression."""
+def observed_pfs(table: TrialTable, cut_day: float) -> tuple[np.ndarray, np.ndarray]:
+    """PFS as the trial sees it at a data cut (days since first treatment), per patient row.
+
+    Event: progression seen at a scan or clinically, or death, by the cut. Otherwise censored
+    at the last scan without progression by the cut (day 0 without one). NaN for patients
+    not randomized.
+    """
     p = table.patients
-    event = np.isin(p["end_reason"], PFS_EVENTS)
-    time = np.where(event, p["end_rel"], p["last_assess_rel"])
+    cut_rel = cut_day - p["tx_start_day"]
+    event = np.isin(p["end_reason"], PFS_EVENTS) & (p["end_rel"] <= cut_rel)
+    sc = table.scans
+    seen = (sc["category"] != imaging.PD) & (sc["day_rel"] <= cut_rel[sc["patient"]])
+    last = np.zeros(len(cut_rel))
+    np.maximum.at(last, sc["patient"][seen], sc["day_rel"][seen])
+    time = np.where(event, p["end_rel"], last)
+    return np.where(randomized(table), time, np.nan), event
+
+
+def observed_os(table: TrialTable, cut_day: float) -> tuple[np.ndarray, np.ndarray]:
+    """OS at a data cut: death seen by the cut (and before any withdrawal), else censored at the
+    cut or at withdrawal."""
+    p = table.patients
+    cut_rel = cut_day - p["tx_start_day"]
+    withdrawn = np.where(p["end_reason"] == END_WITHDRAWAL, p["end_rel"], np.inf)
+    death = p["os_true_rel"]
+    event = (death <= cut_rel) & (death < withdrawn)
+    time = np.where(event, death, np.minimum(cut_rel, withdrawn))
     return time, event
 
 
@@ -110,7 +131,7 @@ def pooled_times(table: TrialTable) -> dict[str, np.ndarray]:
     """Per truly wild-type randomized patient: arm, true PFS, true OS, observed PFS (time, event)."""
     p = table.patients
     wt = randomized(table) & ~p["truly_mutant"]
-    time, event = observed_pfs(table)
+    time, event = observed_pfs(table, table.cutoff_day)
     return {
         "arm": p["arm"][wt].astype(np.int8),
         "pfs_true": p["pfs_true_rel"][wt],

@@ -1,7 +1,7 @@
 """Kaplan-Meier median with a distribution-free confidence interval, on plain numpy arrays.
 
-Used for medians pooled over all patients of all replicates: the Monte Carlo standard error
-of such a median is the half-width of its Brookmeyer-Crowley 95% interval divided by 1.96.
+Used for medians pooled over all patients of all replicates (their Monte Carlo error comes from
+batch means over groups of replicates: engine/summarize.py).
 """
 from __future__ import annotations
 

@@ -24,6 +24,9 @@ from ..model import durations
 from ..scenario.schema import DAYS_PER_MONTH, Scenario
 
 
+BATCHES = 20  # groups of replicates for batch-means MCSE of pooled medians
+
+
 def _row(design, metric, estimate, mcse, lo, hi) -> dict:
     f = lambda x: None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)  # noqa: E731
     return {"design": design, "metric": metric, "estimate": f(estimate), "mcse": f(mcse),
@@ -48,10 +51,21 @@ def mean(design, metric, values) -> dict:
     return _row(design, metric, m, se, m - Z95 * se, m + Z95 * se)
 
 
-def median(design, metric, time, event, scale=1.0) -> dict:
-    med, lo, hi = km_median(time, event)
-    se = (hi - lo) / (2 * Z95) if not (math.isnan(lo) or math.isnan(hi)) else math.nan
-    return _row(design, metric, med / scale, se / scale, lo / scale, hi / scale)
+def median(design, metric, time, event, replicate, scale=1.0) -> dict:
+    """Kaplan-Meier median pooled over replicates; MCSE by batch means over groups of replicates.
+
+    Batch means (rather than the Greenwood interval of the pooled curve) stay honest when
+    times bunch on scan days, where the pooled median jumps between days.
+    """
+    med = km_median(time, event)[0]
+    reps = np.unique(replicate)
+    batches = min(BATCHES, len(reps))
+    se = math.nan
+    if batches >= 2:
+        group = np.searchsorted(reps, replicate) * batches // len(reps)
+        meds = np.array([km_median(time[group == g], event[group == g])[0] for g in range(batches)])
+        se = float(np.std(meds, ddof=1) / math.sqrt(batches))
+    return _row(design, metric, med / scale, se / scale, (med - Z95 * se) / scale, (med + Z95 * se) / scale)
 
 
 def fixed_arm_sizes(scenario: Scenario) -> tuple[int, int] | None:
@@ -77,7 +91,8 @@ def plain_binary_departures(scenario: Scenario) -> list[str]:
         out.append("toxicity delays push the first scan later")
     if t.withdrawal_prob_per_cycle > 0:
         out.append("withdrawal before the first scan counts as failure")
-    if t.discontinuation_toxicity_prob_per_cycle > 0 and im.follow_up_interval_days != e.reference_assessment_day:
+    if t.discontinuation_toxicity_prob_per_cycle > 0 and (first_scans | {im.follow_up_interval_days}) != {
+            e.reference_assessment_day}:
         out.append("toxicity stops before the first scan move it to the calendar schedule")
     return out
 
@@ -121,14 +136,17 @@ def summarize(scenario: Scenario, records: pd.DataFrame, pooled: dict[str, np.nd
         arm = pooled["arm"] == code
         n = int(arm.sum())
         always = np.ones(n, dtype=bool)
-        rows.append(median(label, f"median_pfs_true_{name}", pooled["pfs_true"][arm], always, DAYS_PER_MONTH))
+        rep = pooled["replicate"][arm]
+        rows.append(median(label, f"median_pfs_true_{name}", pooled["pfs_true"][arm], always, rep, DAYS_PER_MONTH))
         rows.append(median(label, f"median_pfs_observed_{name}", pooled["pfs_obs_time"][arm],
-                           pooled["pfs_obs_event"][arm], DAYS_PER_MONTH))
-        rows.append(median(label, f"median_os_{name}", pooled["os_true"][arm], always, DAYS_PER_MONTH))
+                           pooled["pfs_obs_event"][arm], rep, DAYS_PER_MONTH))
+        rows.append(median(label, f"median_os_{name}", pooled["os_true"][arm], always, rep, DAYS_PER_MONTH))
     for metric in ("n_screened", "n_randomized", "accrual_months", "time_to_primary_analysis_months"):
         rows.append(mean(label, metric, records[metric]))
     incomplete = int((~records["accrual_complete"].astype(bool)).sum())
     rows.append(proportion(label, "accrual_completed", R - incomplete, R))
     if incomplete:
-        notes.append(f"{incomplete} of {R} trials did not reach the target within accrual.max_months")
+        notes.append(f"{incomplete} of {R} trials did not reach the target within accrual.max_months; "
+                     "power counts them as trials that did not reject, and exact_power (which assumes full "
+                     "accrual) overstates the design's power")
     return rows, notes

@@ -86,7 +86,7 @@ def treatment(env, trial, rec, d, i: int):
             s += L + delays(c)
         t_scan = s + L
         if first_event < t_scan:
-            return (yield from _end_at(env, rec, o, t0, first_event))
+            return (yield from _end_at(env, trial, rec, o, t0, first_event))
         yield env.timeout(max(0.0, t0 + t_scan - env.now))
         if _scan(trial, rec, o, t_scan, tied=True):
             return
@@ -106,9 +106,10 @@ def treatment(env, trial, rec, d, i: int):
         if t_stop < min(first_event, t_next) and stop_reason == END_WITHDRAWAL:
             yield env.timeout(max(0.0, t0 + t_stop - env.now))
             rec.end(END_WITHDRAWAL, t_stop)
+            trial.on_end(rec)
             return
         if first_event < t_next:
-            return (yield from _end_at(env, rec, o, t0, first_event))
+            return (yield from _end_at(env, trial, rec, o, t0, first_event))
         yield env.timeout(max(0.0, t0 + t_next - env.now))
         if _scan(trial, rec, o, t_next, tied=False):
             return
@@ -126,7 +127,8 @@ def _scan(trial, rec, o, t: float, tied: bool) -> bool:
     return False
 
 
-def _end_at(env, rec, o, t0: float, t: float):
+def _end_at(env, trial, rec, o, t0: float, t: float):
     """Death, or progression made clinically obvious, before the next scan."""
     yield env.timeout(max(0.0, t0 + t - env.now))
     rec.end(END_DEATH if o.death <= o.clinical else END_CLINICAL_PROGRESSION, t)
+    trial.on_end(rec)

@@ -101,7 +101,8 @@ class TrialTable:
 
     patients: dict[str, np.ndarray]
     scans: dict[str, np.ndarray]
-    end_day: float            # data cut-off of the final analysis (end of simulation)
+    end_day: float            # end of the simulation: the cut-off, or later if a first scan was still due
+    cutoff_day: float         # PFS/OS data cut-off: follow_up_cutoff_months after the last randomization
     last_randomized_day: float
     accrual_complete: bool
     n_tied_scans: int
@@ -121,6 +122,8 @@ def build_table(records: list[PatientRecord], t_ref: float, n_tied: int, **trial
         cols[name] = np.fromiter((get(r) for r in records), dtype=dtype, count=n)
 
     col("patient", np.int32, lambda r: r.k)
+    # Analyses index rows by patient number (e.g. from the scan log): they must coincide.
+    assert np.array_equal(cols["patient"], np.arange(n)), "records out of arrival order"
     col("arrival_day", float, lambda r: r.arrival_day)
     col("screen_end_day", float, lambda r: r.screen_end_day)
     col("screen_outcome", np.int8, lambda r: r.screen_outcome)
@@ -132,10 +135,10 @@ def build_table(records: list[PatientRecord], t_ref: float, n_tied: int, **trial
     col("backbone", np.int16, lambda r: r.backbone)
     col("tx_start_day", float, lambda r: r.tx_start)
     out = [r.outcome for r in records]
-    cols["pfs_true_rel"] = np.array([o.pfs if o else NAN for o in out])
-    cols["pfs_true_is_death"] = np.array([bool(o and math.isinf(o.progression)) for o in out])
-    cols["os_true_rel"] = np.array([o.death if o else NAN for o in out])
-    cols["responder"] = np.array([bool(o and o.responder) for o in out])
+    cols["pfs_true_rel"] = np.array([o.pfs if o else NAN for o in out], dtype=float)
+    cols["pfs_true_is_death"] = np.array([bool(o and math.isinf(o.progression)) for o in out], dtype=bool)
+    cols["os_true_rel"] = np.array([o.death if o else NAN for o in out], dtype=float)
+    cols["responder"] = np.array([bool(o and o.responder) for o in out], dtype=bool)
     cols["controlled_at_ref"] = cols["pfs_true_rel"] > t_ref
     cols["responding_at_ref"] = cols["controlled_at_ref"] & cols["responder"]
     col("end_reason", np.int8, lambda r: r.end_reason)

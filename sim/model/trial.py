@@ -18,8 +18,8 @@ from .accrual import ArrivalClock
 from .patient import screening
 from .randomization import BlockRandomizer
 from .record import (
-    END_CLINICAL_PROGRESSION, END_SCAN_PROGRESSION, END_WITHDRAWAL, Outcome, PatientRecord, TrialTable,
-    build_table,
+    END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_TOXICITY, END_WITHDRAWAL, ONGOING, Outcome,
+    PatientRecord, TrialTable, build_table,
 )
 
 INF = math.inf
@@ -121,6 +121,9 @@ class Trial:
         self.records: list[PatientRecord] = []
         self.scan_log: list = []
         self.n_randomized = 0
+        self.awaiting_first = 0       # randomized patients whose first-scan outcome is not known yet
+        self._all_first_known = None  # event, created when the cut-off comes before the last of them
+        self.cutoff_day = math.nan
         self.closed = False
         self.accrual_complete = False
         self.last_randomized_day = math.nan
@@ -191,12 +194,26 @@ class Trial:
         rec.rand_day = self.env.now
         rec.backbone = self.blocks[rec.k // streams.BLOCK].backbone[rec.k % streams.BLOCK]
         self.n_randomized += 1
+        self.awaiting_first += 1
         if self.n_randomized >= self.cfg.accrual.target_randomized:
             self.accrual_complete = True
             self._close()
 
     def on_scan(self, rec: PatientRecord) -> None:
-        """Hook for looks that wait on the scan stream (the interim analysis)."""
+        """Every scan passes here (later: the interim look waits on this stream)."""
+        if rec.n_scans == 1:
+            self.first_outcome_known()
+
+    def on_end(self, rec: PatientRecord) -> None:
+        """Follow-up for PFS ended (death, clinical progression, withdrawal)."""
+        if rec.n_scans == 0:
+            self.first_outcome_known()
+
+    def first_outcome_known(self) -> None:
+        """A randomized patient had the first scan, or follow-up ended before it."""
+        self.awaiting_first -= 1
+        if self.awaiting_first == 0 and self._all_first_known is not None:
+            self._all_first_known.succeed()
 
     def _close(self) -> None:
         self.closed = True
@@ -204,7 +221,15 @@ class Trial:
         self.env.process(self._follow_up_then_finish())
 
     def _follow_up_then_finish(self):
-        yield self.env.timeout(self.m.end_after_last_rand)
+        """Follow up to the PFS/OS cut-off, and on until every first scan is in (the DCR analysis
+        needs them all; analyses cut PFS and OS at cutoff_day)."""
+        env = self.env
+        last = self.last_randomized_day
+        self.cutoff_day = env.now if math.isnan(last) else last + self.m.end_after_last_rand
+        yield env.timeout(max(0.0, self.cutoff_day - env.now))
+        if self.awaiting_first > 0:
+            self._all_first_known = env.event()
+            yield self._all_first_known
         self.finished.succeed()
 
     def accrue(self):
@@ -228,30 +253,45 @@ class Trial:
             k += 1
 
     # -- the patient table -------------------------------------------------------------
-    def cycles_received(self, rec: PatientRecord, until_rel: float) -> int:
-        """Cycles started before treatment ended (progression seen, death, withdrawal, toxicity, cut-off)."""
+    def treatment_course(self, rec: PatientRecord, until_rel: float) -> tuple[int, float, int]:
+        """(cycles started, day treatment ended or NaN if ongoing at until_rel, why it ended).
+
+        Treatment ends at progression seen, death, withdrawal or after the toxicity cycle,
+        whichever comes first; cycles are counted from the patient's own delays.
+        """
         d, i = self.draws(rec.k)
-        end = min(until_rel, rec.outcome.death)
+        o = rec.outcome
+        ends = [(o.death, END_DEATH)]
         if rec.end_reason in (END_SCAN_PROGRESSION, END_CLINICAL_PROGRESSION, END_WITHDRAWAL):
-            end = min(end, rec.end_rel)
-        stop_c = min(d.toxicity_cycle[i], d.withdrawal_cycle[i])
+            ends.append((rec.end_rel, rec.end_reason))
+        tox, wd = d.toxicity_cycle[i], d.withdrawal_cycle[i]
         L = self.cycle_days[d.backbone[i]]
         delay = self.cycle_delays(d, i)
+        end, reason = min(ends)
         c, start = 0, 0.0  # cycles started so far, start of the next one
-        while start < end and c < stop_c:
+        while start < min(end, until_rel):
             c += 1
+            if c >= tox and c < wd:  # stops after this cycle for toxicity
+                if start + L < end:
+                    end, reason = start + L, END_TOXICITY
+                break
+            if c >= wd:
+                break
             start += L + delay(c + 1)
-        return c
+        if end > until_rel:
+            return c, math.nan, ONGOING
+        return c, end, reason
 
     def table(self) -> TrialTable:
-        end = self.env.now
         tab = build_table(
-            self.records, self.m.t_ref, len(self.scan_cycles), end_day=end,
+            self.records, self.m.t_ref, len(self.scan_cycles), end_day=self.env.now, cutoff_day=self.cutoff_day,
             last_randomized_day=self.last_randomized_day, accrual_complete=self.accrual_complete,
         )
-        tab.patients["n_cycles"] = np.array([
-            self.cycles_received(r, end - r.tx_start) if r.outcome is not None else 0 for r in self.records
-        ], dtype=np.int16)
+        course = [self.treatment_course(r, self.cutoff_day - r.tx_start) if r.outcome is not None
+                  else (0, math.nan, ONGOING) for r in self.records]
+        tab.patients["n_cycles"] = np.array([c[0] for c in course], dtype=np.int16)
+        tab.patients["tx_end_rel"] = np.array([c[1] for c in course], dtype=float)
+        tab.patients["tx_end_reason"] = np.array([c[2] for c in course], dtype=np.int8)
         return tab
 
 

@@ -224,7 +224,12 @@ def _solve_pps_rate(law: ArmLaw, median_os: float, arm: str) -> float:
             law, median_os, math.exp(log_rate)
         ) - 0.5
 
-    lo, hi = math.log(1e-7), math.log(10.0)
+    lo, hi = math.log(1e-9), math.log(10.0)
+    if gap(lo) > 0:
+        raise IncoherentEffects(
+            f"effects.{arm}.median_os_months",
+            f"effects.{arm}: a median OS of {median_os / DAYS_PER_MONTH:g} months would need a median survival "
+            f"after progression of over {math.log(2) / math.exp(lo) / DAYS_PER_MONTH / 12:.0f} years")
     if gap(hi) < 0:
         raise IncoherentEffects(
             f"effects.{arm}.median_os_months",

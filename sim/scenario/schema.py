@@ -26,6 +26,8 @@ OpenProb = Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False), _Number]
 PosFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False), _Number]
 NonNegFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False), _Number]
 PosInt = Annotated[int, Field(gt=0), _Number]
+#: A median survival time: positive, and at most 50 years (beyond that the input is a typo).
+Months = Annotated[float, Field(gt=0.0, le=600.0, allow_inf_nan=False), _Number]
 
 DAYS_PER_MONTH = 365.25 / 12.0
 
@@ -196,10 +198,10 @@ class ArmEffect(Strict):
 
     dcr: OpenProb | None = None
     orr: Prob
-    median_pfs_true_months: PosFloat | None = None
+    median_pfs_true_months: Months | None = None
     pfs_hazard_ratio: PosFloat | None = None
-    median_os_months: PosFloat | None = None
-    median_pps_months: PosFloat | None = None
+    median_os_months: Months | None = None
+    median_pps_months: Months | None = None
     os_hazard_ratio: PosFloat | None = None
     death_as_first_event_prob: Prob = Field(
         0.10, description="share of PFS events that are deaths without progression"
