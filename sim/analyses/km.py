@@ -44,3 +44,31 @@ def km_median(time, event) -> tuple[float, float, float]:
         return float(t[idx[0]]) if len(idx) else math.nan
 
     return first(s <= 0.5), first(s <= 0.5 + Z95 * se), first(s < 0.5 - Z95 * se)
+
+
+def km_median_bootstrap(time, event, cluster, n_boot: int = 200, seed: int = 0) -> tuple[float, np.ndarray]:
+    """Median of the pooled Kaplan-Meier curve and its bootstrap replicates over clusters.
+
+    Clusters (replicates) are resampled with replacement: a cluster drawn m times weighs m.
+    Weighted Kaplan-Meier in one pass over the sorted data: processing tied events before
+    tied censorings, prod(1 - w_i / n_i) telescopes to the usual product over distinct times,
+    with n_i the weight still at risk.
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=bool)
+    order = np.lexsort((~event, time))
+    t, e = time[order], event[order]
+    ids, members = np.unique(np.asarray(cluster)[order], return_inverse=True)
+
+    def median_with(weights: np.ndarray) -> float:
+        at_risk = np.cumsum(weights[::-1])[::-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.where(e & (at_risk > 0), 1.0 - weights / at_risk, 1.0)
+        idx = np.flatnonzero(np.cumprod(step) <= 0.5)
+        return float(t[idx[0]]) if len(idx) else math.nan
+
+    estimate = median_with(np.ones(len(t)))
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=n_boot).astype(float)
+    boots = np.array([median_with(c[members]) for c in counts])
+    return estimate, boots

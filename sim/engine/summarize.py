@@ -19,12 +19,13 @@ from scipy.stats import binomtest
 from ..analyses.design import Design
 from ..analyses.endpoints import ARMS
 from ..analyses.exact import exact_power
-from ..analyses.km import Z95, km_median
+from ..analyses.km import Z95, km_median_bootstrap
 from ..model import durations
 from ..scenario.schema import DAYS_PER_MONTH, Scenario
 
 
-BATCHES = 20  # groups of replicates for batch-means MCSE of pooled medians
+BOOTSTRAP = 200       # bootstrap resamples of replicates for the MCSE of pooled medians
+BOOTSTRAP_SEED = 0    # fixed: a summary is a deterministic function of the replicates
 
 
 def _row(design, metric, estimate, mcse, lo, hi) -> dict:
@@ -52,20 +53,20 @@ def mean(design, metric, values) -> dict:
 
 
 def median(design, metric, time, event, replicate, scale=1.0) -> dict:
-    """Kaplan-Meier median pooled over replicates; MCSE by batch means over groups of replicates.
+    """Kaplan-Meier median pooled over replicates; MCSE and 95% interval by bootstrapping replicates.
 
-    Batch means (rather than the Greenwood interval of the pooled curve) stay honest when
-    times bunch on scan days, where the pooled median jumps between days.
+    Resampling whole replicates keeps within-trial dependence, and, unlike the Greenwood
+    interval of the pooled curve or batch means, stays honest where scan-based times bunch on
+    scan days and the curve is flat around 1/2 (checked: docs/model.md, Monte Carlo error).
     """
-    med = km_median(time, event)[0]
-    reps = np.unique(replicate)
-    batches = min(BATCHES, len(reps))
-    se = math.nan
-    if batches >= 2:
-        group = np.searchsorted(reps, replicate) * batches // len(reps)
-        meds = np.array([km_median(time[group == g], event[group == g])[0] for g in range(batches)])
-        se = float(np.std(meds, ddof=1) / math.sqrt(batches))
-    return _row(design, metric, med / scale, se / scale, (med - Z95 * se) / scale, (med + Z95 * se) / scale)
+    if len(time) == 0:
+        return _row(design, metric, None, None, None, None)
+    est, boots = km_median_bootstrap(time, event, replicate, n_boot=BOOTSTRAP, seed=BOOTSTRAP_SEED)
+    boots = boots[~np.isnan(boots)]
+    if len(np.unique(replicate)) < 2 or len(boots) < BOOTSTRAP // 2:
+        return _row(design, metric, est / scale, None, None, None)
+    lo, hi = np.quantile(boots, [0.025, 0.975])
+    return _row(design, metric, est / scale, float(np.std(boots, ddof=1)) / scale, lo / scale, hi / scale)
 
 
 def fixed_arm_sizes(scenario: Scenario) -> tuple[int, int] | None:
