@@ -57,10 +57,9 @@ def screening(env, trial, k: int):
 def treatment(env, trial, rec, d, i: int):
     """Cycles of the backbone with delays, cycle-tied then calendar scans, until follow-up ends.
 
-    Cycle c starts at s_c = s_{c-1} + L + delay_c (delays push every later cycle and scan);
-    the scan after cycle c is at its end s_c + L. Progression is seen at a scan, or when it
-    becomes clinically obvious, or at death. Cycles are arithmetic, not events: the events
-    are the scans and the end of follow-up.
+    The scan after cycle c is at its end (cycles.CycleClock: delays push every later cycle and
+    scan). Progression is seen at a scan, or when it becomes clinically obvious, or at death.
+    The events are the scans and the end of follow-up.
     """
     cfg = trial.cfg
     lead = cfg.treatment.days_to_first_cycle
@@ -70,21 +69,16 @@ def treatment(env, trial, rec, d, i: int):
     rec.tx_start = t0
     o = trial.outcome(rec, d, i)
     rec.outcome = o
-    L = trial.cycle_days[d.backbone[i]]
-    delays = trial.cycle_delays(d, i)
+    clock = trial.cycle_clock(d, i)
     stop_c = min(d.toxicity_cycle[i], d.withdrawal_cycle[i])
     stop_reason = END_WITHDRAWAL if d.withdrawal_cycle[i] <= d.toxicity_cycle[i] else END_TOXICITY
     first_event = min(o.death, o.clinical)  # death or clinically obvious progression
 
-    c, s = 1, 0.0  # current cycle and its start, relative to t0
-    last = 0.0     # last assessment without progression (baseline = 0)
+    last = 0.0  # last assessment without progression (baseline = 0)
     for sc in trial.scan_cycles:
         if sc > stop_c:
             break
-        while c < sc:
-            c += 1
-            s += L + delays(c)
-        t_scan = s + L
+        t_scan = clock.end(sc)
         if first_event < t_scan:
             return (yield from _end_at(env, trial, rec, o, t0, first_event))
         yield env.timeout(max(0.0, t0 + t_scan - env.now))
@@ -93,12 +87,7 @@ def treatment(env, trial, rec, d, i: int):
         last = t_scan
 
     # Treatment stops after cycle stop_c (toxicity or withdrawal) unless it ended first.
-    t_stop = INF
-    if stop_c < INF:
-        while c < stop_c:
-            c += 1
-            s += L + delays(c)
-        t_stop = s + L
+    t_stop = clock.end(int(stop_c)) if stop_c < INF else INF
     interval = cfg.imaging.follow_up_interval_days
     off_cycles = stop_c < INF and not (trial.scan_cycles and stop_c >= trial.scan_cycles[-1])
     t_next = imaging.next_calendar_scan(last, t_stop if off_cycles else last, interval)

@@ -15,6 +15,7 @@ from ..outcomes.laws import arm_laws
 from ..scenario.schema import DAYS_PER_MONTH, Scenario
 from . import durations, streams
 from .accrual import ArrivalClock
+from .cycles import CycleClock
 from .patient import screening
 from .randomization import BlockRandomizer
 from .record import (
@@ -166,6 +167,10 @@ class Trial:
         clinical = progression + self.cfg.imaging.clinical_detection_lag_days if d.clinical[i] else INF
         return Outcome(pfs, progression, death, u_resp < law.p_responder, u_cr < law.p_cr, clinical)
 
+    def cycle_clock(self, d: BlockDraws, i: int) -> CycleClock:
+        """The patient's cycles: the backbone's length and the patient's own delays."""
+        return CycleClock(self.cycle_days[d.backbone[i]], self.cycle_delays(d, i))
+
     def cycle_delays(self, d: BlockDraws, i: int):
         """delay(c): toxicity delay before cycle c >= 2, from the patient's own delay columns."""
         p, dist = self.m.delay_p, self.m.delay_days
@@ -265,19 +270,17 @@ class Trial:
         if rec.end_reason in (END_SCAN_PROGRESSION, END_CLINICAL_PROGRESSION, END_WITHDRAWAL):
             ends.append((rec.end_rel, rec.end_reason))
         tox, wd = d.toxicity_cycle[i], d.withdrawal_cycle[i]
-        L = self.cycle_days[d.backbone[i]]
-        delay = self.cycle_delays(d, i)
+        clock = self.cycle_clock(d, i)
         end, reason = min(ends)
-        c, start = 0, 0.0  # cycles started so far, start of the next one
-        while start < min(end, until_rel):
+        c = 0  # cycles started so far
+        while clock.start(c + 1) < min(end, until_rel):
             c += 1
             if c >= tox and c < wd:  # stops after this cycle for toxicity
-                if start + L < end:
-                    end, reason = start + L, END_TOXICITY
+                if clock.end(c) < end:
+                    end, reason = clock.end(c), END_TOXICITY
                 break
             if c >= wd:
                 break
-            start += L + delay(c + 1)
         if end > until_rel:
             return c, math.nan, ONGOING
         return c, end, reason
