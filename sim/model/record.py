@@ -51,7 +51,7 @@ class PatientRecord:
     __slots__ = (
         "k", "arrival_day", "screen_end_day", "screen_outcome", "n_assays", "truly_mutant",
         "stratum", "arm", "rand_day", "backbone", "tx_start", "outcome", "end_reason", "end_rel",
-        "first_scan_rel", "first_scan_cat", "last_assess_rel", "n_scans", "tied_cats", "log",
+        "first_scan_rel", "first_scan_cat", "n_scans", "tied_cats", "log",
     )
 
     def __init__(self, k: int, arrival_day: float, log: list):
@@ -71,7 +71,6 @@ class PatientRecord:
         self.end_rel = NAN
         self.first_scan_rel = NAN
         self.first_scan_cat = 0
-        self.last_assess_rel = 0.0
         self.n_scans = 0
         self.tied_cats: list[int] = []
         self.log = log
@@ -87,8 +86,6 @@ class PatientRecord:
         self.n_scans += 1
         if tied:
             self.tied_cats.append(cat)
-        if cat != 4:
-            self.last_assess_rel = t
         self.log.append((self.k, t, cat, tied))
 
     def end(self, reason: int, t: float) -> None:
@@ -145,7 +142,6 @@ def build_table(records: list[PatientRecord], t_ref: float, n_tied: int, **trial
     col("end_rel", float, lambda r: r.end_rel)
     col("first_scan_rel", float, lambda r: r.first_scan_rel)
     col("first_scan_cat", np.int8, lambda r: r.first_scan_cat)
-    col("last_assess_rel", float, lambda r: r.last_assess_rel)
     col("n_scans", np.int16, lambda r: r.n_scans)
     tied = np.zeros((n, n_tied), dtype=np.int8)
     for j, r in enumerate(records):
