@@ -8,12 +8,13 @@ summary is computed from whatever chunks exist.
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 
 from ..analyses.design import Design
 from ..scenario.schema import Scenario
@@ -58,6 +59,16 @@ def read_chunks(out: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     return records, merged
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _keep(out: Path, result: ChunkResult, progress) -> None:
+    write_chunk(out, result)
+    if progress is not None:
+        progress(len(result.records))
+
+
 def run_replicates(scenario: Scenario, out: Path, progress=None) -> tuple[bool, float]:
     """Run every chunk not yet on disk; returns (interrupted, elapsed seconds)."""
     mc = scenario.monte_carlo
@@ -69,13 +80,14 @@ def run_replicates(scenario: Scenario, out: Path, progress=None) -> tuple[bool, 
     tasks = (delayed(run_chunk)(payload, design, mc.seed, a, b) for a, b in todo)
     try:
         if mc.workers == 1:
-            results = (run_chunk(payload, design, mc.seed, a, b) for a, b in todo)
+            for a, b in todo:
+                _keep(out, run_chunk(payload, design, mc.seed, a, b), progress)
         else:
-            results = Parallel(n_jobs=mc.workers, return_as="generator_unordered")(tasks)
-        for result in results:
-            write_chunk(out, result)
-            if progress is not None:
-                progress(len(result.records))
+            # Ctrl-C reaches the whole process group: only the parent handles it (keeping the
+            # finished chunks and stopping the pool); workers ignore it instead of printing tracebacks.
+            with parallel_config(backend="loky", initializer=_ignore_sigint):
+                for result in Parallel(n_jobs=mc.workers, return_as="generator_unordered")(tasks):
+                    _keep(out, result, progress)
     except KeyboardInterrupt:
         interrupted = True
     return interrupted, time.perf_counter() - t0
