@@ -196,7 +196,7 @@ class Trial:
     def randomize(self, rec: PatientRecord, stratum: int) -> None:
         rec.stratum = int(stratum)
         rec.arm = self.randomizer.next_arm(rec.stratum)
-        rec.rand_day = self.env.now
+        rec.rand_day = self.last_randomized_day = self.env.now
         rec.backbone = self.blocks[rec.k // streams.BLOCK].backbone[rec.k % streams.BLOCK]
         self.n_randomized += 1
         self.awaiting_first += 1
@@ -221,8 +221,8 @@ class Trial:
             self._all_first_known.succeed()
 
     def _close(self) -> None:
+        """Accrual ends (target reached or given up): follow-up runs on to the cut-off."""
         self.closed = True
-        self.last_randomized_day = self.env.now
         self.env.process(self._follow_up_then_finish())
 
     def _follow_up_then_finish(self):
@@ -246,10 +246,7 @@ class Trial:
             if t > self.m.max_accrual_days:
                 yield env.timeout(self.m.max_accrual_days - env.now)
                 if not self.closed:
-                    rand_days = [r.rand_day for r in self.records if r.arm >= 0]
-                    self.closed = True
-                    self.last_randomized_day = max(rand_days) if rand_days else math.nan
-                    env.process(self._follow_up_then_finish())
+                    self._close()
                 return
             yield env.timeout(t - env.now)
             if self.closed:
