@@ -16,7 +16,6 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from sim.analyses.design import Design
 from sim.engine.chunk import run_chunk
 from sim.engine.runner import run_replicates
 from sim.scenario.loader import load_scenario
@@ -46,11 +45,11 @@ STAGES = (("sim/model", "model (SimPy processes, patient logic)"), ("simpy/", "S
 
 def profile(name: str, replicates: int) -> None:
     sc = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
-    design, payload = Design.from_analysis(sc.analysis), sc.model_dump_json()
-    run_chunk(payload, design, sc.monte_carlo.seed, 0, 5)  # warm caches (laws, rejection regions)
+    payload = sc.model_dump_json()
+    run_chunk(payload, sc.monte_carlo.seed, 0, 5)  # warm caches (laws, rejection regions)
     prof = cProfile.Profile()
     prof.enable()
-    run_chunk(payload, design, sc.monte_carlo.seed, 0, replicates)
+    run_chunk(payload, sc.monte_carlo.seed, 0, replicates)
     prof.disable()
     stats = pstats.Stats(prof)
     by_stage: dict[str, float] = defaultdict(float)

@@ -59,9 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--n-per-arm", nargs="+", required=True, metavar="N", help="patients per arm; lists and ranges like 20:40")
     e.add_argument("--p-control", nargs="+", required=True, metavar="P", help="control DCR; lists and ranges like 0.30:0.45:0.05")
     e.add_argument("--p-rechallenge", nargs="+", required=True, metavar="P", help="rechallenge DCR")
-    e.add_argument("--test", nargs="+", default=["fisher"], metavar="TEST", help="fisher or chisq (default fisher)")
-    e.add_argument("--alpha", nargs="+", default=["0.025"], metavar="A", help="significance level(s)")
+    e.add_argument("--test", nargs="+", default=["fisher"], metavar="TEST",
+                   help="fisher, chisq, chisq_cc (Yates), boschloo, barnard or bayes (default fisher)")
+    e.add_argument("--alpha", nargs="+", default=["0.025"], metavar="A",
+                   help="significance level(s); for bayes without --threshold, threshold = 1 - alpha")
     e.add_argument("--sided", nargs="+", default=["one"], metavar="S", help="one or two")
+    e.add_argument("--threshold", nargs="+", metavar="T",
+                   help="bayes: reject when P(p_rechallenge > p_control | data) exceeds T, e.g. 0.975")
+    e.add_argument("--prior", nargs=2, metavar=("A", "B"), help="bayes: Beta(A, B) prior on each arm's DCR (default 1 1)")
     e.add_argument("--format", choices=["table", "csv"], default="table")
 
     s = sub.add_parser("schema", help="print the scenario JSON Schema")

@@ -140,7 +140,7 @@ FILE_CASES = [
                 "yes/no and on/off"],
                ["assay_failure_prob: yes"]),
     _file_case("word-not-in-the-allowed-list", set_value("analysis.test", "Fisher"),
-               ["@FILE@:@LINE@: analysis.test: Input should be 'fisher' or 'chisq'", "(got 'Fisher')"],
+               ["@FILE@:@LINE@: analysis.test: Input should be 'fisher', 'chisq', 'chisq_cc', 'boschloo', 'barnard' or 'bayes'", "(got 'Fisher')"],
                ["test: Fisher"]),
     _file_case("ras-mutant-neither-control-nor-section", set_value("effects.ras_mutant", "treatment"),
                ["effects.ras_mutant: Input should be 'control' or a section of fields (dcr, orr,",

@@ -20,7 +20,7 @@ def test_ctrl_c_keeps_finished_chunks_and_writes_their_summary(tmp_path, workers
     # A terminal's Ctrl-C signals the whole foreground process group: do the same.
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.time() + 120
-    while len(list((out / "chunks").glob("*.parquet"))) < 3:
+    while len(list((out / "chunks").glob("*.trials.parquet"))) < 3:
         assert proc.poll() is None, proc.communicate()
         assert time.time() < deadline, "no chunks written"
         time.sleep(0.2)
@@ -30,7 +30,7 @@ def test_ctrl_c_keeps_finished_chunks_and_writes_their_summary(tmp_path, workers
     assert proc.returncode == 130, text
     assert "Traceback" not in text
     summary = json.loads((out / "summary.json").read_text())
-    chunks = sorted((out / "chunks").glob("*.parquet"))
+    chunks = sorted((out / "chunks").glob("*.trials.parquet"))
     assert summary["interrupted"] is True
     assert summary["replicates"] == 20 * len(chunks) >= 60
     assert summary["replicates_requested"] == 1000000

@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 
+from conftest import SCENARIOS
 from sim.outcomes.laws import IncoherentEffects, build_arm_law, weibull_from_dcr_and_median
 from sim.scenario.schema import DAYS_PER_MONTH, ArmEffect
 
@@ -86,3 +87,27 @@ def test_orr_above_the_dcr_a_hazard_ratio_implies_is_refused():
                             "control")
     with pytest.raises(IncoherentEffects, match="orr 0.6 is above the dcr 0.45"):
         build_arm_law(ArmEffect(orr=0.6, pfs_hazard_ratio=1.0, median_os_months=9.0), 56.0, "rechallenge", control)
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+def test_implied_log_hazard_ratio_is_what_cox_converges_to(endpoint):
+    """The truth the Cox estimates are judged against: a Cox fit on 200,000 patients per arm drawn
+    from the laws (complete follow-up) lands within 3 standard errors of it."""
+    from sim.analyses.survival import cox_two_arm
+    from sim.outcomes.laws import arm_laws, implied_log_hazard_ratio
+    from sim.scenario.loader import load_scenario
+
+    laws, _ = arm_laws(load_scenario(SCENARIOS / "expected.yaml"))
+    rng = np.random.default_rng(1)
+    times, arms = [], []
+    for code in (0, 1):
+        law, n = laws[code], 200_000
+        t = law.pfs_days(rng.random(n))
+        if endpoint == "os":
+            progressed = rng.random(n) >= law.p_death_first
+            t = t + np.where(progressed, law.pps_days(rng.random(n)), 0.0)
+        times.append(t)
+        arms.append(np.full(n, code, dtype=np.int8))
+    fit = cox_two_arm(np.concatenate(times), np.ones(400_000, dtype=bool), np.concatenate(arms))
+    truth = implied_log_hazard_ratio(laws[1], laws[0], endpoint)
+    assert abs(fit.log_hr - truth) <= 3 * fit.se, (fit, truth)

@@ -1,7 +1,8 @@
 """Endpoints of one simulated trial, as pure functions of its patient table.
 
-``replicate_record`` returns the scalar row a replicate contributes to replicates.parquet;
-``pooled_times`` the patient-level times that medians pooled over replicates are read from.
+Per-patient answers (disease control under each definition, evaluability, observed PFS and OS at
+a data cut, when each outcome became known) from which ``extract.py`` takes the counts a replicate
+contributes. Nothing here reads the SimPy model.
 """
 from __future__ import annotations
 
@@ -12,11 +13,9 @@ import numpy as np
 from ..model import imaging
 from ..model.randomization import CONTROL, RECHALLENGE
 from ..model.record import (
-    END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_WITHDRAWAL, SCREEN_OUTCOMES, TrialTable,
+    END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_WITHDRAWAL, TrialTable,
 )
 from ..scenario.schema import DAYS_PER_MONTH
-from . import binary
-from .design import Design
 
 ARMS = {RECHALLENGE: "rechallenge", CONTROL: "control"}
 PFS_EVENTS = (END_SCAN_PROGRESSION, END_CLINICAL_PROGRESSION, END_DEATH)
@@ -26,6 +25,61 @@ def randomized(table: TrialTable) -> np.ndarray:
     return table.patients["arm"] >= 0
 
 
+def scan_number(table: TrialTable) -> np.ndarray:
+    """0-based number of each scan-log row among its patient's scans (the log is in time order)."""
+    patient = table.scans["patient"]
+    if len(patient) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(patient, kind="stable")
+    sorted_patients = patient[order]
+    starts = np.flatnonzero(np.r_[True, sorted_patients[1:] != sorted_patients[:-1]])
+    run_start = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    number = np.empty(len(order), dtype=np.int64)
+    number[order] = np.arange(len(order)) - run_start
+    return number
+
+
+def kth_scan_day(table: TrialTable, number: np.ndarray, k: int) -> np.ndarray:
+    """Relative day of each patient's k-th scan (1-based), NaN without one."""
+    out = np.full(len(table.patients["arm"]), np.nan)
+    rows = number == k - 1
+    out[table.scans["patient"][rows]] = table.scans["day_rel"][rows]
+    return out
+
+
+def outcome_known_rel(table: TrialTable, number: np.ndarray, scans: int) -> np.ndarray:
+    """When a patient's DCR outcome over ``scans`` scans is known: that scan, or the end of follow-up
+    (progression, death, withdrawal) before it. Days since first treatment."""
+    p = table.patients
+    kth = kth_scan_day(table, number, scans) if scans > 1 else p["first_scan_rel"]
+    return np.where(np.isnan(kth), p["end_rel"], kth)
+
+
+def outcomes_known_day(table: TrialTable, number: np.ndarray, scans: int) -> float:
+    """Day (since the first site opened) by which every randomized patient's outcome is known."""
+    r = randomized(table)
+    if not r.any():
+        return math.nan
+    return float(np.max(table.patients["tx_start_day"][r] + outcome_known_rel(table, number, scans)[r]))
+
+
+def analysis_day(table: TrialTable, number: np.ndarray, scans: int, months: float | None) -> float:
+    if months is None:
+        return outcomes_known_day(table, number, scans)
+    return table.last_randomized_day + months * DAYS_PER_MONTH
+
+
+def best_category(table: TrialTable, number: np.ndarray, scans: int, cut_day: float) -> np.ndarray:
+    """Best RECIST category (CR < PR < SD < PD) over a patient's first ``scans`` scans done by cut_day;
+    NE (0) without any."""
+    p, sc = table.patients, table.scans
+    cut_rel = cut_day - p["tx_start_day"]
+    rows = (number < scans) & (sc["day_rel"] <= cut_rel[sc["patient"]])
+    best = np.full(len(cut_rel), imaging.PD + 1, dtype=np.int8)
+    np.minimum.at(best, sc["patient"][rows], sc["category"][rows])
+    return np.where(best > imaging.PD, imaging.NE, best).astype(np.int8)
+
+
 def first_scan_category(table: TrialTable, cut_day: float) -> np.ndarray:
     """RECIST category at the first post-baseline scan if it happened by cut_day, else NE (0)."""
     p = table.patients
@@ -33,9 +87,20 @@ def first_scan_category(table: TrialTable, cut_day: float) -> np.ndarray:
     return np.where(seen, p["first_scan_cat"], imaging.NE)
 
 
+def controlled_through(table: TrialTable, number: np.ndarray, scans: int, cut_day: float) -> np.ndarray:
+    """Scan number ``scans`` happened by cut_day without progression (so did every earlier scan:
+    a scan showing progression ends the scans)."""
+    p, sc = table.patients, table.scans
+    cut_rel = cut_day - p["tx_start_day"]
+    rows = (number == scans - 1) & (sc["category"] != imaging.PD) & (sc["day_rel"] <= cut_rel[sc["patient"]])
+    out = np.zeros(len(cut_rel), dtype=bool)
+    out[sc["patient"][rows]] = True
+    return out
+
+
 def disease_control(category: np.ndarray) -> np.ndarray:
-    """ITT: CR/PR/SD; no scan (death, withdrawal, clinical progression first, or not yet
-    scanned at the analysis) counts as failure."""
+    """CR/PR/SD; no scan (death, withdrawal, clinical progression first, or not yet scanned at the
+    analysis) is not disease control."""
     return (category >= imaging.CR) & (category <= imaging.SD)
 
 
@@ -43,31 +108,43 @@ def response(category: np.ndarray) -> np.ndarray:
     return (category == imaging.CR) | (category == imaging.PR)
 
 
-def all_first_scans_day(table: TrialTable) -> float:
-    """Day when every randomized patient has had the first scan or an event that ends follow-up."""
-    p = table.patients
-    r = randomized(table)
-    if not r.any():
-        return math.nan
-    known = np.fmin(p["first_scan_rel"][r], p["end_rel"][r])
-    return float(np.max(p["tx_start_day"][r] + known))
+def dcr_outcomes(table: TrialTable, number: np.ndarray, definition: str, scans: int,
+                 cut_day: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(disease control, response, evaluable) per patient at an analysis on cut_day.
+
+    first_scan: the first scan's category. best_response: the best category over the scans through
+    the horizon. controlled: the horizon's scan happened and no scan before it showed progression.
+    Response is read at the first scan for first_scan, else as the best response through the horizon.
+    Evaluable: at least one post-baseline scan by cut_day.
+    """
+    first = first_scan_category(table, cut_day)
+    evaluable = first != imaging.NE
+    if definition == "first_scan":
+        return disease_control(first), response(first), evaluable
+    best = best_category(table, number, scans, cut_day)
+    if definition == "best_response":
+        return disease_control(best), response(best), evaluable
+    if definition == "controlled":
+        return controlled_through(table, number, scans, cut_day), response(best), evaluable
+    raise ValueError(f"unknown DCR definition {definition!r}")
 
 
-def primary_analysis_day(table: TrialTable, design: Design) -> float:
-    if design.primary_analysis_months is None:
-        return all_first_scans_day(table)
-    return table.last_randomized_day + design.primary_analysis_months * DAYS_PER_MONTH
-
-
-def observed_pfs(table: TrialTable, cut_day: float) -> tuple[np.ndarray, np.ndarray]:
+def observed_pfs(table: TrialTable, cut_day: float, continuous: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """PFS as the trial sees it at a data cut (days since first treatment), per patient row.
 
-    Event: progression seen at a scan or clinically, or death, by the cut. Otherwise censored
-    at the last scan without progression by the cut (day 0 without one). NaN for patients
-    not randomized.
+    Scans (default): event = progression seen at a scan or clinically, or death, by the cut;
+    otherwise censored at the last scan without progression by the cut (day 0 without one).
+    Continuous assessment: event = the true PFS time if it falls by the cut and before a
+    withdrawal; otherwise censored at the cut or the withdrawal. NaN for patients not randomized.
     """
     p = table.patients
     cut_rel = cut_day - p["tx_start_day"]
+    if continuous:
+        withdrawn = np.where(p["end_reason"] == END_WITHDRAWAL, p["end_rel"], np.inf)
+        true = p["pfs_true_rel"]
+        event = (true <= cut_rel) & (true <= withdrawn)
+        time = np.where(event, true, np.minimum(cut_rel, withdrawn))
+        return np.where(randomized(table), time, np.nan), event
     event = np.isin(p["end_reason"], PFS_EVENTS) & (p["end_rel"] <= cut_rel)
     sc = table.scans
     seen = (sc["category"] != imaging.PD) & (sc["day_rel"] <= cut_rel[sc["patient"]])
@@ -87,55 +164,3 @@ def observed_os(table: TrialTable, cut_day: float) -> tuple[np.ndarray, np.ndarr
     event = (death <= cut_rel) & (death < withdrawn)
     time = np.where(event, death, np.minimum(cut_rel, withdrawn))
     return time, event
-
-
-def replicate_record(table: TrialTable, design: Design) -> dict:
-    p = table.patients
-    r = randomized(table)
-    arm = p["arm"]
-    outcome = p["screen_outcome"]
-    analysis_day = primary_analysis_day(table, design)
-    category = first_scan_category(table, analysis_day)
-    rec = {
-        "n_screened": int(len(arm)),
-        "n_randomized": int(r.sum()),
-        "accrual_complete": bool(table.accrual_complete),
-        "accrual_months": table.last_randomized_day / DAYS_PER_MONTH,
-        "time_to_primary_analysis_months": analysis_day / DAYS_PER_MONTH,
-        "n_truly_mutant_randomized": int((r & p["truly_mutant"]).sum()),
-    }
-    for code, name in SCREEN_OUTCOMES.items():
-        if name != "randomized":
-            rec[f"n_{name}"] = int((outcome == code).sum())
-    control = disease_control(category)
-    responding = response(category)
-    wt = r & ~p["truly_mutant"]
-    for a, name in ARMS.items():
-        in_arm = arm == a
-        rec[f"n_{name}"] = int(in_arm.sum())
-        rec[f"dcr_successes_{name}"] = int((in_arm & control).sum())
-        rec[f"orr_successes_{name}"] = int((in_arm & responding).sum())
-        rec[f"n_wt_{name}"] = int((in_arm & wt).sum())
-        rec[f"wt_controlled_at_ref_{name}"] = int((in_arm & wt & p["controlled_at_ref"]).sum())
-        rec[f"wt_responding_at_ref_{name}"] = int((in_arm & wt & p["responding_at_ref"]).sum())
-    n1, n2 = rec["n_rechallenge"], rec["n_control"]
-    if n1 and n2:
-        rec["reject"] = bool(binary.reject(n1, n2, rec["dcr_successes_rechallenge"], rec["dcr_successes_control"],
-                                           design.test, design.alpha, design.sided))
-    else:
-        rec["reject"] = False
-    return rec
-
-
-def pooled_times(table: TrialTable) -> dict[str, np.ndarray]:
-    """Per truly wild-type randomized patient: arm, true PFS, true OS, observed PFS (time, event)."""
-    p = table.patients
-    wt = randomized(table) & ~p["truly_mutant"]
-    time, event = observed_pfs(table, table.cutoff_day)
-    return {
-        "arm": p["arm"][wt].astype(np.int8),
-        "pfs_true": p["pfs_true_rel"][wt],
-        "os_true": p["os_true_rel"][wt],
-        "pfs_obs_time": time[wt],
-        "pfs_obs_event": event[wt],
-    }

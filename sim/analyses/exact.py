@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
-from sim.analyses.binary import _check_arm_size, rejection_region
+from sim.analyses.binary import PRIOR_TESTS, _check_arm_size, rejection_region
 
 GRID_COLUMNS = ("n_per_arm", "p_control", "p_rechallenge", "test", "sided", "alpha", "power")
 
@@ -30,9 +30,14 @@ def _binomial_pmfs(n: int, p: np.ndarray) -> np.ndarray:
     return binom.pmf(np.arange(n + 1), n, p[:, None])
 
 
-def exact_power(n1: int, n2: int, p1: float, p2: float, test: str, alpha: float, sided: str) -> float:
-    """Probability that `test` rejects when arm 1 (rechallenge) ~ Bin(n1, p1), arm 2 ~ Bin(n2, p2)."""
-    region = rejection_region(n1, n2, test, alpha, sided)
+def exact_power(
+    n1: int, n2: int, p1: float, p2: float, test: str, alpha: float, sided: str, prior=None
+) -> float:
+    """Probability that `test` rejects when arm 1 (rechallenge) ~ Bin(n1, p1), arm 2 ~ Bin(n2, p2).
+
+    `prior` is the beta prior of a Bayesian test (see binary.p_value_matrix).
+    """
+    region = rejection_region(n1, n2, test, alpha, sided, prior)
     p1 = _check_probabilities("p1", [p1])
     p2 = _check_probabilities("p2", [p2])
     return float((_binomial_pmfs(n1, p1) @ region @ _binomial_pmfs(n2, p2).T).item())
@@ -50,13 +55,15 @@ def exact_grid(
     tests=("fisher",),
     alphas=(0.025,),
     sided=("one",),
+    prior=None,
 ) -> pd.DataFrame:
     """Exact power over the full cross product, equal arms n1 = n2 = n_per_arm.
 
     One row per combination, columns GRID_COLUMNS, nested in column order (n
     outermost). Each rejection region is computed once per (n, test, alpha, sided)
     and each binomial pmf once per (n, p); all (p_control, p_rechallenge) pairs for
-    a region come from one matrix product.
+    a region come from one matrix product. `prior` (see binary.p_value_matrix) goes
+    to the tests that take one (binary.PRIOR_TESTS) and is not used by the others.
     """
     ns, tests, sided, alphas = _axis(n_per_arm), _axis(tests), _axis(sided), _axis(alphas)
     for n in ns:
@@ -71,7 +78,8 @@ def exact_grid(
         for j, test in enumerate(tests):
             for k, side in enumerate(sided):
                 for m, alpha in enumerate(alphas):
-                    region = rejection_region(n, n, test, alpha, side)  # [x1, x2]
+                    test_prior = prior if test in PRIOR_TESTS else None
+                    region = rejection_region(n, n, test, alpha, side, test_prior)  # [x1, x2]
                     power[i, :, :, j, k, m] = control @ region.T @ rechallenge.T
 
     index = pd.MultiIndex.from_product(

@@ -3,7 +3,8 @@
 results/<run>/
   scenario.resolved.yaml  the scenario with every default filled in
   chunks/                 finished chunks (kept if the run is interrupted)
-  replicates.parquet      one row per replicate
+  replicates.parquet      one row per replicate: what each simulated trial yielded (extract.py)
+  analyses.parquet        one row per replicate and design: its decisions (decide.py)
   summary.json            seed, replicates, scenario, versions, elapsed_s, metrics, notes
 """
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..outcomes.laws import arm_laws
+from ..analyses.design import AnalysisPlan
+from ..outcomes.laws import arm_laws, implied_log_hazard_ratio
 from ..scenario.loader import to_yaml
 from ..scenario.schema import Scenario
 from .runner import read_chunks, run_replicates, write_json
@@ -46,7 +48,8 @@ def default_out_dir(scenario: Scenario, root: Path = Path("results")) -> Path:
 class RunResult:
     out: Path
     summary: dict
-    replicates: pd.DataFrame
+    replicates: pd.DataFrame   # one row per simulated trial
+    analyses: pd.DataFrame     # one row per (replicate, design)
 
     @property
     def metrics(self) -> pd.DataFrame:
@@ -62,12 +65,15 @@ def run(scenario: Scenario, out: Path, progress=None) -> RunResult:
 
 def finish(scenario: Scenario, out: Path, elapsed: float, interrupted: bool) -> RunResult:
     """Summarize whatever chunks are on disk (all of them, or those an interruption left)."""
-    records, pooled = read_chunks(out)
+    records, analyses, pooled = read_chunks(out)
     if len(records):
         records = records.sort_values("replicate", ignore_index=True)
+        analyses = analyses.sort_values(["design", "replicate"], ignore_index=True)
     records.to_parquet(out / "replicates.parquet", index=False)
+    analyses.to_parquet(out / "analyses.parquet", index=False)
     configured = configured_figures(scenario)
-    rows, notes = summarize(scenario, records, pooled, configured)
+    rows, notes = summarize(scenario, records, analyses, pooled, configured)
+    plan = AnalysisPlan.from_scenario(scenario)
     summary = {
         "scenario_name": scenario.name,
         "seed": scenario.monte_carlo.seed,
@@ -79,11 +85,15 @@ def finish(scenario: Scenario, out: Path, elapsed: float, interrupted: bool) -> 
         "versions": versions(),
         "scenario": scenario.model_dump(mode="json"),
         "configured": configured,
+        "designs": [{"design": i, "label": d.label, "count_key": plan.key_index(d)}
+                    for i, d in enumerate(plan.designs)],
+        "count_keys": [{"key": j, "dcr_definition": k[0], "scans": k[1], "primary_analysis_months": k[2]}
+                       for j, k in enumerate(plan.count_keys)],
         "metrics": rows,
         "notes": notes,
     }
     write_json(out / "summary.json", summary)
-    return RunResult(out, summary, records)
+    return RunResult(out, summary, records, analyses)
 
 
 def configured_figures(scenario: Scenario) -> dict[str, float]:
@@ -96,4 +106,11 @@ def configured_figures(scenario: Scenario) -> dict[str, float]:
         out[f"orr_{name}"] = implied["orr"]
         out[f"median_pfs_true_{name}"] = implied["median_pfs_true_months"]
         out[f"median_os_{name}"] = implied["median_os_months"]
+    ratio = tuple(float(x) for x in scenario.randomization.ratio)
+    for endpoint in ("pfs", "os"):
+        out[f"log_hr_{endpoint}"] = implied_log_hazard_ratio(laws[1], laws[0], endpoint, ratio)
+    same_pfs = (laws[1].shape, laws[1].scale_days, laws[1].p_death_first) == (
+        laws[0].shape, laws[0].scale_days, laws[0].p_death_first)
+    out["pfs_laws_equal"] = same_pfs
+    out["os_laws_equal"] = same_pfs and laws[1].pps_rate_per_day == laws[0].pps_rate_per_day
     return out

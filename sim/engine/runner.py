@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, parallel_config
 
-from ..analyses.design import Design
 from ..scenario.schema import Scenario
 from .chunk import ChunkResult, run_chunk
 
@@ -32,6 +31,7 @@ def _chunk_stem(start: int) -> str:
 
 
 def write_chunk(out: Path, result: ChunkResult) -> None:
+    """Three files per chunk; the trial rows are written last and mark the chunk complete."""
     d = out / CHUNK_DIR
     d.mkdir(parents=True, exist_ok=True)
     stem = _chunk_stem(result.start)
@@ -40,23 +40,30 @@ def write_chunk(out: Path, result: ChunkResult) -> None:
     with open(tmp, "wb") as fh:
         np.savez(fh, **result.pooled)
     tmp.replace(d / f"{stem}.npz")
-    tmp = d / f"{stem}.parquet.tmp"
-    result.records.to_parquet(tmp, index=False)
-    tmp.replace(d / f"{stem}.parquet")
+    for frame, kind in ((result.analyses, "designs"), (result.records, "trials")):
+        tmp = d / f"{stem}.{kind}.parquet.tmp"
+        frame.to_parquet(tmp, index=False)
+        tmp.replace(d / f"{stem}.{kind}.parquet")
 
 
-def read_chunks(out: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """All finished chunks, in replicate order (a chunk counts once both of its files exist)."""
+def finished_chunks(out: Path) -> list[str]:
     d = out / CHUNK_DIR
-    stems = sorted(p.stem for p in d.glob("chunk_*.parquet") if (d / f"{p.stem}.npz").exists())
-    frames, pooled = [], []
-    for stem in stems:
-        frames.append(pd.read_parquet(d / f"{stem}.parquet"))
+    return sorted(p.name.removesuffix(".trials.parquet") for p in d.glob("chunk_*.trials.parquet"))
+
+
+def read_chunks(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+    """All finished chunks, in replicate order: trial rows, design rows, pooled patient times."""
+    d = out / CHUNK_DIR
+    trials, designs, pooled = [], [], []
+    for stem in finished_chunks(out):
+        trials.append(pd.read_parquet(d / f"{stem}.trials.parquet"))
+        designs.append(pd.read_parquet(d / f"{stem}.designs.parquet"))
         with np.load(d / f"{stem}.npz") as z:
             pooled.append({k: z[k] for k in z.files})
-    records = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    records = pd.concat(trials, ignore_index=True) if trials else pd.DataFrame()
+    analyses = pd.concat(designs, ignore_index=True) if designs else pd.DataFrame()
     merged = {k: np.concatenate([p[k] for p in pooled]) for k in pooled[0]} if pooled else {}
-    return records, merged
+    return records, analyses, merged
 
 
 def _ignore_sigint() -> None:
@@ -72,16 +79,15 @@ def _keep(out: Path, result: ChunkResult, progress) -> None:
 def run_replicates(scenario: Scenario, out: Path, progress=None) -> tuple[bool, float]:
     """Run every chunk not yet on disk; returns (interrupted, elapsed seconds)."""
     mc = scenario.monte_carlo
-    design = Design.from_analysis(scenario.analysis)
     payload = scenario.model_dump_json()
     todo = chunk_ranges(mc.replicates, mc.chunk_size)
     t0 = time.perf_counter()
     interrupted = False
-    tasks = (delayed(run_chunk)(payload, design, mc.seed, a, b) for a, b in todo)
+    tasks = (delayed(run_chunk)(payload, mc.seed, a, b) for a, b in todo)
     try:
         if mc.workers == 1:
             for a, b in todo:
-                _keep(out, run_chunk(payload, design, mc.seed, a, b), progress)
+                _keep(out, run_chunk(payload, mc.seed, a, b), progress)
         else:
             # Ctrl-C reaches the whole process group: only the parent handles it (keeping the
             # finished chunks and stopping the pool); workers ignore it instead of printing tracebacks.

@@ -1,7 +1,8 @@
 """Accrual: screening arrivals as a Poisson process with piecewise-constant monthly rates.
 
 Arrival k happens when the cumulative intensity reaches the sum of k+1 unit exponentials,
-so patient k's arrival depends only on patients 0..k's own uniforms.
+so patient k's arrival depends only on patients 0..k's own uniforms. With evenly spaced
+arrivals every exponential is replaced by its mean, 1.
 """
 from __future__ import annotations
 

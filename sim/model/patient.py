@@ -109,11 +109,10 @@ def _scan(trial, rec, o, t: float, tied: bool) -> bool:
     """Record a scan at relative day t; True when it shows progression (follow-up for PFS ends)."""
     cat = imaging.recist(t, o.progression, o.responder, o.complete)
     rec.add_scan(t, cat, tied)
-    trial.on_scan(rec)
     if cat == imaging.PD:
         rec.end(END_SCAN_PROGRESSION, t)
-        return True
-    return False
+    trial.on_scan(rec)
+    return cat == imaging.PD
 
 
 def _end_at(env, trial, rec, o, t0: float, t: float):

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import simpy
 
+from ..analyses.design import designs
 from ..outcomes.laws import arm_laws
 from ..scenario.schema import DAYS_PER_MONTH, Scenario
 from . import durations, streams
@@ -48,6 +49,7 @@ class TrialModel:
         self.t_ref = eff.reference_assessment_day
         self.laws, self.mutant_law = arm_laws(scenario)
         self.clock = ArrivalClock(scenario.accrual)
+        self.poisson_arrivals = scenario.accrual.arrivals == "poisson"
         shares = np.array([b.share for b in scenario.treatment.backbones])
         self.backbone_cum = np.cumsum(shares) / shares.sum()
         self.cycle_days = [float(b.cycle_days) for b in scenario.treatment.backbones]
@@ -55,7 +57,16 @@ class TrialModel:
                            for s in scenario.randomization.strata]
         self.strata_sizes = [len(s.levels) for s in scenario.randomization.strata]
         self.scan_cycles = list(scenario.imaging.scan_after_cycles)
-        self.end_after_last_rand = scenario.analysis.follow_up_cutoff_months * DAYS_PER_MONTH
+        a = scenario.analysis
+        self.designs = designs(scenario)
+        cutoff = a.follow_up_cutoff_months * DAYS_PER_MONTH
+        self.cutoff_from_start = a.follow_up_cutoff_from == "study_start"
+        self.cutoff = cutoff
+        fixed = [d.primary_analysis_months * DAYS_PER_MONTH for d in self.designs if d.primary_analysis_months]
+        # The simulation runs to the PFS/OS cut-off and to every fixed-time DCR analysis, and on until
+        # each randomized patient's DCR outcome is known for the designs that wait for it.
+        self.run_after_last_rand = max([0.0 if self.cutoff_from_start else cutoff] + fixed)
+        self.awaited_scans = max([d.scans for d in self.designs if d.primary_analysis_months is None] + [1])
         self.max_accrual_days = scenario.accrual.max_months * DAYS_PER_MONTH
         d = scenario.treatment.delay
         self.delay_p = d.prob_per_cycle
@@ -69,7 +80,7 @@ class BlockDraws:
         s = m.cfg.screening
         S = streams
         self.U = U
-        self.gap = -np.log(U[:, S.ARRIVAL])
+        self.gap = -np.log(U[:, S.ARRIVAL]) if m.poisson_arrivals else np.ones(len(U))
         self.turnaround = durations.quantile(s.turnaround_days, U[:, S.TURNAROUND])
         self.turnaround_retest = durations.quantile(s.turnaround_days, U[:, S.TURNAROUND_RETEST])
         h = s.death_while_waiting_per_month / DAYS_PER_MONTH
@@ -122,8 +133,9 @@ class Trial:
         self.records: list[PatientRecord] = []
         self.scan_log: list = []
         self.n_randomized = 0
-        self.awaiting_first = 0       # randomized patients whose first-scan outcome is not known yet
-        self._all_first_known = None  # event, created when the cut-off comes before the last of them
+        self.awaited_scans = model.awaited_scans
+        self.awaiting = 0             # randomized patients whose DCR outcome (awaited_scans scans) is not known
+        self._all_known = None        # event, created when the cut-off comes before the last of them
         self.cutoff_day = math.nan
         self.closed = False
         self.accrual_complete = False
@@ -199,26 +211,26 @@ class Trial:
         rec.rand_day = self.last_randomized_day = self.env.now
         rec.backbone = self.blocks[rec.k // streams.BLOCK].backbone[rec.k % streams.BLOCK]
         self.n_randomized += 1
-        self.awaiting_first += 1
+        self.awaiting += 1
         if self.n_randomized >= self.cfg.accrual.target_randomized:
             self.accrual_complete = True
             self._close()
 
     def on_scan(self, rec: PatientRecord) -> None:
-        """Every scan passes here (later: the interim look waits on this stream)."""
-        if rec.n_scans == 1:
-            self.first_outcome_known()
+        """Every scan passes here, after a progression it shows has ended follow-up."""
+        if rec.n_scans == self.awaited_scans or (rec.n_scans < self.awaited_scans and rec.end_reason != ONGOING):
+            self.outcome_known()
 
     def on_end(self, rec: PatientRecord) -> None:
-        """Follow-up for PFS ended (death, clinical progression, withdrawal)."""
-        if rec.n_scans == 0:
-            self.first_outcome_known()
+        """Follow-up for PFS ended off a scan (death, clinical progression, withdrawal)."""
+        if rec.n_scans < self.awaited_scans:
+            self.outcome_known()
 
-    def first_outcome_known(self) -> None:
-        """A randomized patient had the first scan, or follow-up ended before it."""
-        self.awaiting_first -= 1
-        if self.awaiting_first == 0 and self._all_first_known is not None:
-            self._all_first_known.succeed()
+    def outcome_known(self) -> None:
+        """A randomized patient had the scans the DCR definitions need, or follow-up ended before them."""
+        self.awaiting -= 1
+        if self.awaiting == 0 and self._all_known is not None:
+            self._all_known.succeed()
 
     def _close(self) -> None:
         """Accrual ends (target reached or given up): follow-up runs on to the cut-off."""
@@ -226,15 +238,16 @@ class Trial:
         self.env.process(self._follow_up_then_finish())
 
     def _follow_up_then_finish(self):
-        """Follow up to the PFS/OS cut-off, and on until every first scan is in (the DCR analysis
-        needs them all; analyses cut PFS and OS at cutoff_day)."""
+        """Follow up to the PFS/OS cut-off and every fixed-time analysis, and on until every DCR outcome
+        is in (analyses cut PFS and OS at cutoff_day, DCR at their own analysis day)."""
         env = self.env
-        last = self.last_randomized_day
-        self.cutoff_day = env.now if math.isnan(last) else last + self.m.end_after_last_rand
-        yield env.timeout(max(0.0, self.cutoff_day - env.now))
-        if self.awaiting_first > 0:
-            self._all_first_known = env.event()
-            yield self._all_first_known
+        last = env.now if math.isnan(self.last_randomized_day) else self.last_randomized_day
+        m = self.m
+        self.cutoff_day = m.cutoff if m.cutoff_from_start else last + m.cutoff
+        yield env.timeout(max(0.0, self.cutoff_day - env.now, last + m.run_after_last_rand - env.now))
+        if self.awaiting > 0:
+            self._all_known = env.event()
+            yield self._all_known
         self.finished.succeed()
 
     def accrue(self):

@@ -247,3 +247,53 @@ def arm_laws(scenario) -> tuple[dict[int, ArmLaw], ArmLaw]:
     laws = {0: control, 1: build_arm_law(eff.rechallenge, t_ref, "rechallenge", control)}
     mutant = control if eff.ras_mutant == "control" else build_arm_law(eff.ras_mutant, t_ref, "ras_mutant", control)
     return laws, mutant
+
+
+def survival_on_grid(law: ArmLaw, endpoint: str, t: np.ndarray) -> np.ndarray:
+    """S(t) of true PFS or OS on an evenly spaced grid t (days, from 0).
+
+    OS = T for deaths first, T + PPS otherwise, so S_OS(t) = S(t) + (1 - p_death) G(t) with
+    G(t) = P(T <= t < T + PPS) = integral of f(u) exp(-r (t - u)) du, advanced interval by interval
+    (midpoint rule on the exponential factor: error O(h^2)).
+    """
+    s = law.pfs_survival(t)
+    if endpoint == "pfs":
+        return s
+    if endpoint != "os":
+        raise ValueError(f"endpoint must be pfs or os, got {endpoint!r}")
+    r = law.pps_rate_per_day
+    h = float(t[1] - t[0])
+    decay = math.exp(-r * h)
+    gained = -np.diff(s) * math.exp(-r * h / 2)
+    g = np.zeros(len(t))
+    for i, x in enumerate(gained):  # a linear recursion: G_{i+1} = decay * G_i + gained_i
+        g[i + 1] = decay * g[i] + x
+    return s + (1.0 - law.p_death_first) * g
+
+
+def implied_log_hazard_ratio(rechallenge: ArmLaw, control: ArmLaw, endpoint: str,
+                             allocation: tuple[float, float] = (1.0, 1.0), step_days: float = 0.25) -> float:
+    """The log hazard ratio a Cox fit converges to on the true times, with complete follow-up.
+
+    Under proportional hazards this is the log of the hazard ratio; otherwise it is the
+    Struthers-Kalbfleisch limit: the root of the limiting score
+        int pi1 dF1 - int w(t) d(pi1 F1 + pi0 F0) = 0,   w = pi1 S1 e^b / (pi1 S1 e^b + pi0 S0),
+    evaluated on a fine grid. It is the estimand the bias and coverage of the trial's Cox
+    estimate are measured against.
+    """
+    a, b = allocation
+    p1, p0 = a / (a + b), b / (a + b)
+    horizon = 1.0
+    while min(survival_on_grid(law, endpoint, np.array([0.0, horizon]))[-1] for law in (rechallenge, control)) > 1e-9:
+        horizon *= 2.0
+    t = np.arange(0.0, horizon + step_days, step_days)
+    s1, s0 = survival_on_grid(rechallenge, endpoint, t), survival_on_grid(control, endpoint, t)
+    d1, d0 = -np.diff(s1), -np.diff(s0)
+    m1, m0 = (s1[1:] + s1[:-1]) / 2, (s0[1:] + s0[:-1]) / 2
+    events1 = p1 * d1.sum()
+
+    def score(beta: float) -> float:
+        w = p1 * m1 * math.exp(beta) / (p1 * m1 * math.exp(beta) + p0 * m0 + 1e-300)
+        return events1 - float(np.sum(w * (p1 * d1 + p0 * d0)))
+
+    return optimize.brentq(score, -20.0, 20.0, xtol=1e-12)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
 
 def _not_bool(value):
@@ -86,6 +86,9 @@ class Accrual(Strict):
         description="piecewise-constant Poisson rate of screening arrivals (site activation ramps up)",
     )
     max_months: PosFloat = Field(240.0, description="give up accruing after this many months")
+    arrivals: Literal["poisson", "evenly_spaced"] = Field(
+        "poisson", description="poisson: random arrivals at the rates; evenly_spaced: one arrival each time the "
+        "expected count grows by one (the uniform accrual of textbook sample-size formulas)")
 
     @model_validator(mode="after")
     def _pieces_ordered(self):
@@ -175,6 +178,9 @@ class Imaging(Strict):
         0.0, description="share of progressions that are clinically obvious before the next scan"
     )
     clinical_detection_lag_days: NonNegFloat = 14.0
+    progression_seen: Literal["at_scans", "continuous"] = Field(
+        "at_scans", description="at_scans: PFS analyses see progression at the scan that shows it; continuous: "
+        "on the day it happens (the textbook setting of survival power formulas)")
 
     @model_validator(mode="after")
     def _cycles_increasing(self):
@@ -257,23 +263,66 @@ class Effects(Strict):
         return self
 
 
-class Analysis(Strict):
-    test: Literal["fisher", "chisq"] = "fisher"
-    alpha: OpenProb = 0.025
+TESTS = ("fisher", "chisq", "chisq_cc", "boschloo", "barnard", "bayes")
+DCR_DEFINITIONS = ("first_scan", "best_response", "controlled")
+Pair = tuple[PosFloat, PosFloat]
+
+
+class Bayes(Strict):
+    """The Bayesian rule: independent beta priors; reject when P(p_rechallenge > p_control | data) > threshold."""
+
+    threshold: OpenProb = Field(0.95, description="posterior probability the rule must exceed")
+    prior_rechallenge: Pair = Field((1.0, 1.0), description="beta(a, b) prior of the rechallenge DCR")
+    prior_control: Pair = Field((1.0, 1.0), description="beta(a, b) prior of the control DCR")
+
+
+class Interim(Strict):
+    """One futility look, once ``after_first_scans`` randomized patients have a first-scan outcome.
+
+    Accrual goes on until the look. The look sees disease control at the first scan (ITT) of
+    the patients whose outcome is known; it stops the trial when its figure is below
+    ``stop_below``: the observed DCR difference (rechallenge minus control), or the
+    predictive probability that the final analysis rejects (beta-binomial, ``prior`` in both arms).
+    """
+
+    after_first_scans: PosInt
+    rule: Literal["dcr_difference", "predictive_probability"] = "predictive_probability"
+    stop_below: Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False), _Number] = 0.10
+    prior: Pair = (1.0, 1.0)
+
+    @model_validator(mode="after")
+    def _threshold_in_range(self):
+        if self.rule == "predictive_probability" and not 0 <= self.stop_below <= 1:
+            raise ValueError(f"stop_below {self.stop_below} is not a probability; with rule predictive_probability "
+                             f"it must be between 0 and 1")
+        return self
+
+
+class AnalysisCore(Strict):
+    """How one simulated trial is analysed; every field may differ between analysis variants."""
+
+    test: Literal[TESTS] = Field("fisher", description="test of the DCR (and ORR) comparison")
+    alpha: OpenProb = Field(0.025, description="level of the frequentist tests (DCR, ORR, log-rank)")
     sided: Literal["one", "two"] = "one"
-    dcr_definition: Literal["first_scan"] = "first_scan"
-    population: Literal["itt"] = "itt"
-    primary_analysis: Literal["all_first_scans", "months_after_last_randomized"] = Field(
-        "all_first_scans", description="when the DCR analysis happens: once every randomized patient has had "
-        "the first scan (or an event that ends follow-up), or at a fixed time after the last randomization "
-        "(patients not yet scanned then count as failures)",
+    bayes: Bayes = Field(default_factory=Bayes, description="used when test is bayes")
+    dcr_definition: Literal[DCR_DEFINITIONS] = Field(
+        "first_scan", description="first_scan: CR/PR/SD at the first scan; best_response: best response "
+        "CR/PR/SD over the scans through cycle dcr_horizon_cycles; controlled: no progression at any scan "
+        "through the scan after cycle dcr_horizon_cycles (that scan must have happened)")
+    dcr_horizon_cycles: PosInt = Field(12, description="last cycle whose scan counts for best_response and "
+                                       "controlled")
+    population: Literal["itt", "evaluable"] = Field(
+        "itt", description="itt: all randomized, no scan counts as failure; evaluable: patients with at least "
+        "one post-baseline scan by the analysis")
+    primary_analysis: Literal["outcomes_known", "months_after_last_randomized"] = Field(
+        "outcomes_known", description="when the DCR analysis happens: once every randomized patient's DCR outcome "
+        "is known (the scan that defines it, or an event that ends follow-up before it), or at a fixed time "
+        "after the last randomization (patients not yet assessed then count as failures in ITT)",
     )
     primary_analysis_months: PosFloat | None = Field(
         None, description="with primary_analysis: months_after_last_randomized, how many months"
     )
-    follow_up_cutoff_months: PosFloat = Field(
-        24.0, description="PFS/OS data cut-off, months after the last patient is randomized"
-    )
+    interim: Interim | None = Field(None, description="an interim futility look (none by default)")
 
     @model_validator(mode="after")
     def _timing_complete(self):
@@ -281,10 +330,66 @@ class Analysis(Strict):
         if fixed != (self.primary_analysis_months is not None):
             raise ValueError("primary_analysis_months goes with primary_analysis: months_after_last_randomized "
                              "(and only with it)")
-        if fixed and self.primary_analysis_months > self.follow_up_cutoff_months:
-            raise ValueError(f"primary_analysis_months {self.primary_analysis_months} is after the end of "
-                             f"follow-up (follow_up_cutoff_months {self.follow_up_cutoff_months})")
         return self
+
+
+class AnalysisVariant(Strict):
+    """Another analysis of the same simulated trials: the fields it changes (the rest as in ``analysis``)."""
+
+    label: str | None = Field(None, min_length=1, max_length=80, description="name shown in tables")
+    test: Literal[TESTS] | None = None
+    alpha: OpenProb | None = None
+    sided: Literal["one", "two"] | None = None
+    bayes: Bayes | None = None
+    dcr_definition: Literal[DCR_DEFINITIONS] | None = None
+    dcr_horizon_cycles: PosInt | None = None
+    population: Literal["itt", "evaluable"] | None = None
+    primary_analysis: Literal["outcomes_known", "months_after_last_randomized"] | None = None
+    primary_analysis_months: PosFloat | None = None
+    interim: Interim | None = None
+
+    @model_serializer(mode="wrap")
+    def _only_given(self, handler):
+        """A variant is the fields it changes: write only those (so that it reads back the same)."""
+        return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
+
+
+class Analysis(AnalysisCore):
+    follow_up_cutoff_months: PosFloat = Field(
+        24.0, description="PFS/OS data cut-off (log-rank, Cox), months after follow_up_cutoff_from"
+    )
+    follow_up_cutoff_from: Literal["last_randomized", "study_start"] = "last_randomized"
+    label: str | None = Field(None, min_length=1, max_length=80, description="name of the primary analysis")
+    variants: list[AnalysisVariant] = Field(
+        [], max_length=200, description="other analyses of the same simulated trials (simulate once, analyse many)")
+
+    @model_validator(mode="after")
+    def _variants_valid(self):
+        for i, v in enumerate(self.variants):
+            try:
+                self.variant(i)
+            except ValidationError as e:
+                problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'variant'}: {err['msg']}"
+                                     for err in e.errors())
+                raise ValueError(f"variants[{i}] does not make a valid analysis: {problems}") from None
+        return self
+
+    def variant(self, i: int) -> AnalysisCore:
+        """Variant i as a whole analysis: the primary analysis with the variant's fields replaced."""
+        v = self.variants[i]
+        merged = {k: getattr(self, k) for k in AnalysisCore.model_fields}
+        merged.update({k: getattr(v, k) for k in v.model_fields_set if k != "label"})
+        if "primary_analysis" in v.model_fields_set and "primary_analysis_months" not in v.model_fields_set \
+                and v.primary_analysis == "outcomes_known":
+            merged["primary_analysis_months"] = None
+        return AnalysisCore.model_validate({k: (x.model_dump() if isinstance(x, BaseModel) else x)
+                                            for k, x in merged.items()})
+
+    def cores(self) -> list[tuple[str | None, AnalysisCore]]:
+        """(label, analysis) for the primary analysis and each variant, in order."""
+        own = AnalysisCore.model_validate({k: (x.model_dump() if isinstance(x, BaseModel) else x)
+                                          for k, x in ((k, getattr(self, k)) for k in AnalysisCore.model_fields)})
+        return [(self.label, own)] + [(v.label, self.variant(i)) for i, v in enumerate(self.variants)]
 
 
 class MonteCarlo(Strict):
@@ -305,3 +410,17 @@ class Scenario(Strict):
     effects: Effects
     analysis: Analysis = Field(default_factory=Analysis)
     monte_carlo: MonteCarlo = Field(default_factory=MonteCarlo)
+
+    @model_validator(mode="after")
+    def _analyses_fit_the_trial(self):
+        first = self.imaging.scan_after_cycles[0]
+        target = self.accrual.target_randomized
+        for i, (_, a) in enumerate(self.analysis.cores()):
+            where = "analysis" if i == 0 else f"analysis.variants[{i - 1}]"
+            if a.dcr_definition != "first_scan" and a.dcr_horizon_cycles < first:
+                raise ValueError(f"{where}.dcr_horizon_cycles {a.dcr_horizon_cycles} comes before the first scan "
+                                 f"(imaging.scan_after_cycles starts at cycle {first}); use a cycle >= {first}")
+            if a.interim is not None and a.interim.after_first_scans >= target:
+                raise ValueError(f"{where}.interim.after_first_scans {a.interim.after_first_scans} must be below "
+                                 f"accrual.target_randomized {target}: the look comes before the final analysis")
+        return self
