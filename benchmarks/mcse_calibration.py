@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
 
+from sim.analyses.design import AnalysisPlan
 from sim.engine.chunk import run_chunk
 from sim.engine.run import configured_figures
 from sim.engine.summarize import summarize
 from sim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-METRICS = ["power", "dcr_observed_control", "median_pfs_true_control", "median_pfs_true_rechallenge",
+METRICS = ["power", "time_to_primary_analysis_months_q10", "time_to_primary_analysis_months_q50", "dcr_observed_control", "median_pfs_true_control", "median_pfs_true_rechallenge",
            "median_pfs_observed_control", "median_pfs_observed_rechallenge", "median_os_control",
            "median_os_rechallenge", "n_screened", "accrual_months", "accrual_months_q50",
            "time_to_primary_analysis_months_q90", "dcr_difference", "rmse_dcr_difference", "log_hr_pfs",
@@ -31,7 +32,8 @@ def one_seed(path: Path, seed: int, replicates: int) -> list[tuple[float, float]
     sc = load_scenario(path)
     r = run_chunk(sc.model_dump_json(), seed, 0, replicates)
     rows, _ = summarize(sc, r.records, r.analyses, r.pooled, configured_figures(sc))
-    by_name = {x["metric"]: x for x in rows}
+    primary = AnalysisPlan.from_scenario(sc).designs[0].label
+    by_name = {x["metric"]: x for x in rows if x["design"] in (None, primary)}
     return [(by_name[m]["estimate"], by_name[m]["mcse"]) for m in METRICS]
 
 

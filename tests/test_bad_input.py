@@ -289,6 +289,24 @@ SET_CASES = [
               expect=["effects.control.median_os_months: Input should be less than or equal to 600"]),
     _set_case("set-primary-analysis-months-without-timing", "analysis.primary_analysis_months=3",
               expect=["analysis: primary_analysis_months goes with primary_analysis: months_after_last_randomized"]),
+    _set_case("set-variant-unknown-test", "analysis.variants=[{test: foo}]",
+              expect=["analysis.variants[0].test: Input should be 'fisher', 'chisq', 'chisq_cc', 'boschloo'",
+                      "(got 'foo')"]),
+    _set_case("set-variant-misspelt-key", "analysis.variants=[{tset: fisher}]",
+              expect=["analysis.variants[0].tset: unknown key; did you mean 'test'?"]),
+    _set_case("set-variant-incoherent-after-merge", "analysis.variants=[{primary_analysis: months_after_last_randomized}]",
+              expect=["analysis: variants[0] does not make a valid analysis: merged with analysis: "
+                      "primary_analysis_months goes with primary_analysis: months_after_last_randomized"]),
+    _set_case("set-interim-after-the-target", "analysis.variants=[{interim: {after_first_scans: 60}}]",
+              expect=["analysis.variants[0].interim.after_first_scans 60 must be below accrual.target_randomized 50"]),
+    _set_case("set-horizon-without-a-scan", "analysis.variants=[]", "analysis.dcr_definition=controlled",
+              "analysis.dcr_horizon_cycles=2",
+              expect=["analysis.dcr_horizon_cycles 2 is not a cycle with a scan after it",
+                      "use one of imaging.scan_after_cycles [4, 8, 12]"]),
+    _set_case("set-bayes-threshold-above-1", "analysis.bayes.threshold=1.5",
+              expect=["analysis.bayes.threshold: Input should be less than 1 (got 1.5)"]),
+    _set_case("set-interim-probability-above-1", "analysis.interim={after_first_scans: 20, stop_below: 1.5}",
+              expect=["analysis.interim.stop_below: Input should be less than or equal to 1 (got 1.5)"]),
 ]
 
 RUN_OPTION_CASES = [

@@ -125,6 +125,10 @@ def test_futility_look_stops_early_and_only_removes_rejections(tmp_path):
         assert (look.loc[stopped, "n_screened"] <= base.loc[stopped, "n_screened"]).all()
         assert (look.loc[stopped, "duration_months"] < base.loc[stopped, "duration_months"]).all()
         assert not look.loc[stopped, "reject"].any()
+        # A stopped trial's estimates are what the look saw.
+        rec = r.replicates.set_index("replicate")
+        assert (look.loc[stopped, "n_rechallenge"] == rec.loc[stopped[stopped].index, "look0_m_rechallenge"]).all()
+        assert (look.loc[stopped, "dcr_successes_control"] == rec.loc[stopped[stopped].index, "look0_y_control"]).all()
         p_stop = metric(r.summary, "prob_stop_early", d)
         assert p_stop["estimate"] == pytest.approx(stopped.mean()) and p_stop["mcse"] > 0
     never = a[a["design"] == 3].set_index("replicate")
@@ -153,3 +157,40 @@ def test_predictive_probability_matches_brute_force():
                 total += p * region[y1 + z1, y2 + z2]
         assert table[y1, y2] == pytest.approx(total, abs=1e-12)
     assert np.all(np.diff(table, axis=0) >= -1e-12)  # more successes on rechallenge: more likely to win
+
+
+def test_two_sided_futility_counts_only_wins_for_rechallenge():
+    from sim.analyses.interim import predictive_success
+
+    two = predictive_success(12, 12, 25, 25, "fisher", 0.05, "two", None, (1.0, 1.0))
+    one = predictive_success(12, 12, 25, 25, "fisher", 0.025, "one", None, (1.0, 1.0))
+    assert two[2, 10] < 1e-3 and one[2, 10] < 1e-3  # control far ahead: no hope of success
+    assert two[10, 2] > 0.95
+
+
+def test_variants_change_nested_sections_field_by_field():
+    from sim.analyses.design import designs
+    from sim.scenario.schema import Scenario
+
+    sc = sim.load_scenario(SCENARIOS / "expected.yaml", [
+        "analysis.bayes.prior_control=[2, 3]",
+        "analysis.interim={after_first_scans: 20, rule: dcr_difference, stop_below: 0.05}",
+        _variants([{"test": "bayes", "bayes": {"threshold": 0.8}}, {"interim": {"after_first_scans": 30}},
+                   {"interim": None}])])
+    again = Scenario.model_validate_json(sc.model_dump_json())  # as the workers receive it
+    primary, bayes, later, none = designs(again)
+    assert bayes.threshold == 0.8 and bayes.prior == ((1.0, 1.0), (2.0, 3.0))
+    assert later.interim.after_first_scans == 30 and later.interim.rule == "dcr_difference"
+    assert later.interim.stop_below == 0.05 and none.interim is None
+
+
+def test_a_dcr_comparison_is_null_only_when_the_pfs_laws_are_equal(tmp_path):
+    """Equal DCR at the reference day but different medians: later scans and 'controlled through
+    cycle 12' differ between the arms, so the rejection rate is a power, not a type I error."""
+    sc = sim.load_scenario(SCENARIOS / "null.yaml", ["effects.rechallenge.median_pfs_true_months=1.0",
+                                                     _variants([{"dcr_definition": "controlled"}])])
+    s = sim.run(sc, tmp_path / "r", replicates=100, seed=1).summary
+    assert metric(s, "power", 1)["estimate"] > 0.3
+    assert not [r for r in s["metrics"] if r["metric"] == "type_I_error"]
+    null = sim.run(SCENARIOS / "null.yaml", tmp_path / "n", replicates=50, seed=1).summary
+    assert metric(null, "type_I_error")["estimate"] is not None

@@ -230,3 +230,17 @@ def test_when_accrual_gives_up_follow_up_runs_from_the_last_randomization():
     for t in tables(sc, 3):
         assert not t.accrual_complete
         assert t.cutoff_day == pytest.approx(t.last_randomized_day + 24 * 365.25 / 12)
+
+
+def test_the_scan_that_sets_the_analysis_day_is_inside_it():
+    """Analysis days are sums tx_start_day + day_rel; counting a scan compares the same sum, so the
+    patient whose third scan is the last one awaited counts as controlled (no rounding loss)."""
+    from sim.analyses import endpoints as ep
+
+    sc = scenario("expected", "accrual.target_randomized=80", "analysis.variants=[]")
+    for t in tables(sc, 40):
+        number = ep.scan_number(t)
+        day = ep.analysis_day(t, number, 3, None)
+        at, later = (ep.controlled_through(t, number, 3, d) for d in (day, day + 1.0))
+        assert np.array_equal(at, later)
+        assert np.array_equal(ep.best_category(t, number, 3, day), ep.best_category(t, number, 3, day + 1.0))

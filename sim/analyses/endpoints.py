@@ -69,13 +69,19 @@ def analysis_day(table: TrialTable, number: np.ndarray, scans: int, months: floa
     return table.last_randomized_day + months * DAYS_PER_MONTH
 
 
+def _scanned_by(table: TrialTable, cut_day: float) -> np.ndarray:
+    """Scan-log rows done by cut_day, compared in absolute days exactly as analysis days are computed
+    (tx_start_day + day_rel), so the scan that sets an analysis day is always inside it."""
+    sc = table.scans
+    return table.patients["tx_start_day"][sc["patient"]] + sc["day_rel"] <= cut_day
+
+
 def best_category(table: TrialTable, number: np.ndarray, scans: int, cut_day: float) -> np.ndarray:
     """Best RECIST category (CR < PR < SD < PD) over a patient's first ``scans`` scans done by cut_day;
     NE (0) without any."""
     p, sc = table.patients, table.scans
-    cut_rel = cut_day - p["tx_start_day"]
-    rows = (number < scans) & (sc["day_rel"] <= cut_rel[sc["patient"]])
-    best = np.full(len(cut_rel), imaging.PD + 1, dtype=np.int8)
+    rows = (number < scans) & _scanned_by(table, cut_day)
+    best = np.full(len(p["arm"]), imaging.PD + 1, dtype=np.int8)
     np.minimum.at(best, sc["patient"][rows], sc["category"][rows])
     return np.where(best > imaging.PD, imaging.NE, best).astype(np.int8)
 
@@ -91,9 +97,8 @@ def controlled_through(table: TrialTable, number: np.ndarray, scans: int, cut_da
     """Scan number ``scans`` happened by cut_day without progression (so did every earlier scan:
     a scan showing progression ends the scans)."""
     p, sc = table.patients, table.scans
-    cut_rel = cut_day - p["tx_start_day"]
-    rows = (number == scans - 1) & (sc["category"] != imaging.PD) & (sc["day_rel"] <= cut_rel[sc["patient"]])
-    out = np.zeros(len(cut_rel), dtype=bool)
+    rows = (number == scans - 1) & (sc["category"] != imaging.PD) & _scanned_by(table, cut_day)
+    out = np.zeros(len(p["arm"]), dtype=bool)
     out[sc["patient"][rows]] = True
     return out
 

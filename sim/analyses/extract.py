@@ -6,8 +6,8 @@ The row holds everything any design of the plan needs, computed once per replica
 * for each count key j of the plan (DCR definition, scans, timing): ``k{j}_day`` (the DCR analysis
   day) and per arm the successes ``k{j}_dc_*``, responses ``k{j}_resp_*`` and evaluable ``k{j}_eval_*``;
 * for each interim look size j: ``look{j}_day`` and per arm the patients with a known first-scan
-  outcome ``look{j}_m_*`` and their disease controls ``look{j}_y_*``, and the numbers screened
-  and randomized by the look;
+  outcome ``look{j}_m_*``, their disease controls ``look{j}_y_*``, responses ``look{j}_resp_*``
+  and first scans ``look{j}_eval_*``; the numbers screened and randomized and the accrual by the look;
 * the PFS and OS comparisons at the data cut-off: log-rank z (> 0 favours rechallenge) and the
   Cox log hazard ratio with its standard error.
 Designs then differ only in how ``decide.py`` reads these columns.
@@ -63,20 +63,31 @@ def extract(table: TrialTable, plan: AnalysisPlan) -> dict:
         known = p["tx_start_day"] + ep.outcome_known_rel(table, number, 1)
         known_sorted = np.sort(known[r])
         first_dc = ep.disease_control(p["first_scan_cat"])
+        first_resp = ep.response(p["first_scan_cat"])
         first_day = p["tx_start_day"] + p["first_scan_rel"]
         for j, n in enumerate(plan.looks):
             day = float(known_sorted[n - 1]) if len(known_sorted) >= n else np.nan
             row[f"look{j}_day"] = day
             seen = r & (known <= day)
+            scanned = seen & (first_day <= day)
             _per_arm(row, f"look{j}_m", arm, seen)
-            _per_arm(row, f"look{j}_y", arm, seen & first_dc & (first_day <= day))
+            _per_arm(row, f"look{j}_y", arm, scanned & first_dc)
+            _per_arm(row, f"look{j}_resp", arm, scanned & first_resp)
+            _per_arm(row, f"look{j}_eval", arm, scanned)
             row[f"look{j}_screened"] = int(np.count_nonzero(p["arrival_day"] <= day))
-            row[f"look{j}_randomized"] = int(np.count_nonzero(r & (p["rand_day"] <= day)))
+            by_look = r & (p["rand_day"] <= day)
+            row[f"look{j}_randomized"] = int(np.count_nonzero(by_look))
+            row[f"look{j}_accrual_months"] = float(p["rand_day"][by_look].max()) / DAYS_PER_MONTH \
+                if by_look.any() else np.nan
 
-    is_rechallenge = (arm[r] == RECHALLENGE).astype(np.int8)
+    row["cutoff_months"] = table.cutoff_day / DAYS_PER_MONTH
+    # PFS and OS: patients treated by the cut-off (with a cut-off fixed from the study's start, later
+    # patients have no follow-up at all).
+    followed = r & (p["tx_start_day"] <= table.cutoff_day)
+    is_rechallenge = (arm[followed] == RECHALLENGE).astype(np.int8)
     for name, (time, event) in (("pfs", ep.observed_pfs(table, table.cutoff_day, plan.continuous_pfs)),
                                 ("os", ep.observed_os(table, table.cutoff_day))):
-        lr, cox = logrank_and_cox(time[r], event[r], is_rechallenge)
+        lr, cox = logrank_and_cox(time[followed], event[followed], is_rechallenge)
         row[f"{name}_events"] = int(lr.events)
         row[f"{name}_z"] = float(lr.z)
         row[f"{name}_log_hr"] = float(cox.log_hr)

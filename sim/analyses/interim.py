@@ -3,7 +3,9 @@
 The look sees, per arm, m patients with a known first-scan outcome of whom y had disease control.
 Rule ``dcr_difference``: the observed y1/m1 - y2/m2. Rule ``predictive_probability``: the
 probability, under independent beta(prior) posteriors and beta-binomial predictions of the patients
-still to come, that the final analysis (n1, n2 patients, the design's test) rejects.
+still to come, that the final analysis (n1, n2 patients, the design's test) rejects in
+rechallenge's favour. The prediction is of an ITT first-scan comparison at the planned arm sizes,
+whatever the design's final definition, population or timing.
 """
 from __future__ import annotations
 
@@ -32,7 +34,11 @@ def predictive_success(m1: int, m2: int, n1: int, n2: int, test: str, alpha: flo
                        test_prior: tuple | None, prior: tuple[float, float]) -> np.ndarray:
     """[y1, y2] -> predictive probability that the final test on (n1, n2) rejects. Read-only."""
     extra = {} if test_prior is None else {"prior": test_prior}
-    region = rejection_region(n1, n2, test, alpha, sided, **extra).astype(float)
+    region = rejection_region(n1, n2, test, alpha, sided, **extra)
+    if sided == "two":  # success is a rejection in rechallenge's favour, not control's
+        x1, x2 = np.arange(n1 + 1)[:, None], np.arange(n2 + 1)[None, :]
+        region = region & (x1 * n2 > x2 * n1)
+    region = region.astype(float)
     out = _predictive(m1, n1, prior) @ region @ _predictive(m2, n2, prior).T
     out.setflags(write=False)
     return out

@@ -22,7 +22,8 @@ from ..analyses.design import AnalysisPlan
 from ..outcomes.laws import arm_laws, implied_log_hazard_ratio
 from ..scenario.loader import to_yaml
 from ..scenario.schema import Scenario
-from .runner import read_chunks, run_replicates, write_json
+from ..errors import UserError
+from .runner import CHUNK_DIR, read_chunks, run_replicates, write_json
 from .summarize import summarize
 
 PACKAGES = ("rechallenge-sim", "simpy", "numpy", "scipy", "pandas", "pydantic", "joblib", "pyarrow", "lifelines")
@@ -57,6 +58,8 @@ class RunResult:
 
 
 def run(scenario: Scenario, out: Path, progress=None) -> RunResult:
+    if (out / CHUNK_DIR).is_dir() and any((out / CHUNK_DIR).iterdir()):
+        raise UserError(f"{out}: already holds chunks of another run; choose a new folder so that runs do not mix")
     out.mkdir(parents=True, exist_ok=True)
     (out / "scenario.resolved.yaml").write_text(to_yaml(scenario))
     interrupted, elapsed = run_replicates(scenario, out, progress)
@@ -112,5 +115,6 @@ def configured_figures(scenario: Scenario) -> dict[str, float]:
     same_pfs = (laws[1].shape, laws[1].scale_days, laws[1].p_death_first) == (
         laws[0].shape, laws[0].scale_days, laws[0].p_death_first)
     out["pfs_laws_equal"] = same_pfs
+    out["orr_laws_equal"] = same_pfs and laws[1].p_responder == laws[0].p_responder
     out["os_laws_equal"] = same_pfs and laws[1].pps_rate_per_day == laws[0].pps_rate_per_day
     return out

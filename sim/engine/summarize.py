@@ -82,8 +82,9 @@ def quantile(design, metric, values, q: float) -> dict:
     if R < 2:
         return _row(design, metric, None, None, None, None)
     est = float(np.quantile(v, q))
-    half = Z95 * math.sqrt(R * q * (1 - q))
-    lo, hi = v[max(0, math.floor(R * q - half) - 1)], v[min(R - 1, math.ceil(R * q + half) - 1)]
+    half = Z95 * math.sqrt(R * q * (1 - q)) / R
+    # Interpolated between order statistics: whole ranks would widen the interval at small R.
+    lo, hi = np.quantile(v, [max(0.0, q - half), min(1.0, q + half)])
     return _row(design, metric, est, (hi - lo) / (2 * Z95), lo, hi)
 
 
@@ -135,9 +136,12 @@ def plain_binary_departures(scenario: Scenario) -> list[str]:
 
 
 def null_endpoints(configured: dict) -> dict[str, bool]:
-    """Which comparisons the scenario makes null (their rejection rate is a type I error)."""
-    return {"dcr": configured["dcr_rechallenge"] == configured["dcr_control"],
-            "orr": configured["orr_rechallenge"] == configured["orr_control"],
+    """Which comparisons the scenario makes null (their rejection rate is a type I error).
+
+    Every DCR definition reads the whole PFS law (later scans, controlled through cycle 12), so the
+    DCR comparison is null only when the arms' PFS laws are equal, not merely their DCR at the
+    reference day; ORR needs the responder probability equal as well."""
+    return {"dcr": configured["pfs_laws_equal"], "orr": configured["orr_laws_equal"],
             "pfs": configured["pfs_laws_equal"], "os": configured["os_laws_equal"]}
 
 
@@ -164,6 +168,8 @@ def scenario_rows(records: pd.DataFrame, pooled: dict[str, np.ndarray], configur
     for endpoint in ("pfs", "os"):
         est, se = records[f"{endpoint}_log_hr"].to_numpy(float), records[f"{endpoint}_log_hr_se"].to_numpy(float)
         ok = np.isfinite(est) & np.isfinite(se)
+        # Trials with no events in an arm have no finite Cox estimate; the Cox rows leave them out.
+        rows.append(proportion(None, f"cox_not_estimable_{endpoint}", int((~ok).sum()), len(ok)))
         est, se = np.where(ok, est, np.nan), np.where(ok, se, np.nan)
         rows.append(mean(None, f"log_hr_{endpoint}", est))
         rows += error_rows(None, f"log_hr_{endpoint}", est, est - Z95 * se, est + Z95 * se,
@@ -184,7 +190,8 @@ def design_rows(scenario: Scenario, d: Design, a: pd.DataFrame, configured: dict
     for endpoint, column in (("dcr", "reject"), ("orr", "reject_orr"), ("pfs", "reject_pfs"), ("os", "reject_os")):
         rows.append(proportion(label, rate_name(endpoint, nulls[endpoint]), int(a[column].sum()), R))
     sizes = fixed_arm_sizes(scenario)
-    plain = d.population == "itt" and d.interim is None and d.dcr_definition != "controlled"
+    plain = (d.population == "itt" and d.interim is None and d.dcr_definition != "controlled"
+             and d.primary_analysis_months is None)
     if sizes is not None and plain:
         extra = {} if d.prior is None else {"prior": d.prior}
         ep = exact_power(sizes[0], sizes[1], configured["dcr_rechallenge"], configured["dcr_control"], d.test,

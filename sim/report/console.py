@@ -53,6 +53,8 @@ LABELS = {
     "rmse_log_hr_pfs": "  RMSE",
     "coverage_log_hr_pfs": "  coverage of the Wald 95% CI",
     "events_pfs": "PFS events at the cut-off (mean)",
+    "cox_not_estimable_pfs": "Trials without a finite Cox estimate, PFS",
+    "cox_not_estimable_os": "Trials without a finite Cox estimate, OS",
     "log_hr_os": "Cox log HR, OS (mean)",
     "bias_log_hr_os": "  bias against the true-law log HR",
     "rmse_log_hr_os": "  RMSE",
@@ -68,6 +70,7 @@ LABELS = {
 }
 #: The columns of the design comparison table: (metric, heading).
 COMPARISON = (("power", "power"), ("type_I_error", "type I error"), ("exact_power", "exact"),
+              ("dcr_difference", "DCR difference"), ("power_pfs", "PFS power"),
               ("prob_stop_early", "P(stop)"), ("n_randomized", "randomized"),
               ("time_to_primary_analysis_months", "months to analysis"))
 

@@ -309,8 +309,9 @@ class AnalysisCore(Strict):
         "first_scan", description="first_scan: CR/PR/SD at the first scan; best_response: best response "
         "CR/PR/SD over the scans through cycle dcr_horizon_cycles; controlled: no progression at any scan "
         "through the scan after cycle dcr_horizon_cycles (that scan must have happened)")
-    dcr_horizon_cycles: PosInt = Field(12, description="last cycle whose scan counts for best_response and "
-                                       "controlled")
+    dcr_horizon_cycles: PosInt = Field(12, description="best_response and controlled count the scans through "
+                                       "the one after this cycle (one of imaging.scan_after_cycles); a patient off "
+                                       "treatment by then has calendar scans of the same rank instead")
     population: Literal["itt", "evaluable"] = Field(
         "itt", description="itt: all randomized, no scan counts as failure; evaluable: patients with at least "
         "one post-baseline scan by the analysis")
@@ -333,6 +334,27 @@ class AnalysisCore(Strict):
         return self
 
 
+class _Patch(Strict):
+    """Fields to change in a nested section; only those given are written back (so it reads back the same)."""
+
+    @model_serializer(mode="wrap")
+    def _only_given(self, handler):
+        return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
+
+
+class BayesPatch(_Patch):
+    threshold: OpenProb | None = None
+    prior_rechallenge: Pair | None = None
+    prior_control: Pair | None = None
+
+
+class InterimPatch(_Patch):
+    after_first_scans: PosInt | None = None
+    rule: Literal["dcr_difference", "predictive_probability"] | None = None
+    stop_below: Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False), _Number] | None = None
+    prior: Pair | None = None
+
+
 class AnalysisVariant(Strict):
     """Another analysis of the same simulated trials: the fields it changes (the rest as in ``analysis``)."""
 
@@ -340,13 +362,13 @@ class AnalysisVariant(Strict):
     test: Literal[TESTS] | None = None
     alpha: OpenProb | None = None
     sided: Literal["one", "two"] | None = None
-    bayes: Bayes | None = None
+    bayes: BayesPatch | None = Field(None, description="the bayes fields to change")
     dcr_definition: Literal[DCR_DEFINITIONS] | None = None
     dcr_horizon_cycles: PosInt | None = None
     population: Literal["itt", "evaluable"] | None = None
     primary_analysis: Literal["outcomes_known", "months_after_last_randomized"] | None = None
     primary_analysis_months: PosFloat | None = None
-    interim: Interim | None = None
+    interim: InterimPatch | None = Field(None, description="the interim fields to change (null: no look)")
 
     @model_serializer(mode="wrap")
     def _only_given(self, handler):
@@ -369,8 +391,8 @@ class Analysis(AnalysisCore):
             try:
                 self.variant(i)
             except ValidationError as e:
-                problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'variant'}: {err['msg']}"
-                                     for err in e.errors())
+                problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'merged with analysis'}: "
+                                     f"{err['msg'].removeprefix('Value error, ')}" for err in e.errors())
                 raise ValueError(f"variants[{i}] does not make a valid analysis: {problems}") from None
         return self
 
@@ -378,12 +400,17 @@ class Analysis(AnalysisCore):
         """Variant i as a whole analysis: the primary analysis with the variant's fields replaced."""
         v = self.variants[i]
         merged = {k: getattr(self, k) for k in AnalysisCore.model_fields}
-        merged.update({k: getattr(v, k) for k in v.model_fields_set if k != "label"})
+        merged = {k: (x.model_dump() if isinstance(x, BaseModel) else x) for k, x in merged.items()}
+        for k in v.model_fields_set - {"label"}:
+            value = getattr(v, k)
+            if isinstance(value, _Patch):  # nested sections change field by field
+                merged[k] = {**(merged[k] or {}), **value.model_dump()}
+            else:
+                merged[k] = value
         if "primary_analysis" in v.model_fields_set and "primary_analysis_months" not in v.model_fields_set \
                 and v.primary_analysis == "outcomes_known":
             merged["primary_analysis_months"] = None
-        return AnalysisCore.model_validate({k: (x.model_dump() if isinstance(x, BaseModel) else x)
-                                            for k, x in merged.items()})
+        return AnalysisCore.model_validate(merged)
 
     def cores(self) -> list[tuple[str | None, AnalysisCore]]:
         """(label, analysis) for the primary analysis and each variant, in order."""
@@ -413,13 +440,13 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _analyses_fit_the_trial(self):
-        first = self.imaging.scan_after_cycles[0]
         target = self.accrual.target_randomized
         for i, (_, a) in enumerate(self.analysis.cores()):
             where = "analysis" if i == 0 else f"analysis.variants[{i - 1}]"
-            if a.dcr_definition != "first_scan" and a.dcr_horizon_cycles < first:
-                raise ValueError(f"{where}.dcr_horizon_cycles {a.dcr_horizon_cycles} comes before the first scan "
-                                 f"(imaging.scan_after_cycles starts at cycle {first}); use a cycle >= {first}")
+            cycles = self.imaging.scan_after_cycles
+            if a.dcr_definition != "first_scan" and a.dcr_horizon_cycles not in cycles:
+                raise ValueError(f"{where}.dcr_horizon_cycles {a.dcr_horizon_cycles} is not a cycle with a scan after "
+                                 f"it; use one of imaging.scan_after_cycles {list(cycles)}")
             if a.interim is not None and a.interim.after_first_scans >= target:
                 raise ValueError(f"{where}.interim.after_first_scans {a.interim.after_first_scans} must be below "
                                  f"accrual.target_randomized {target}: the look comes before the final analysis")
