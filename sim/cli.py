@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bayes: reject when P(p_rechallenge > p_control | data) exceeds T, e.g. 0.975")
     e.add_argument("--prior", nargs=2, metavar=("A", "B"), help="bayes: Beta(A, B) prior on each arm's DCR (default 1 1)")
     e.add_argument("--format", choices=["table", "csv"], default="table")
+    e.add_argument("--target-power", type=float, metavar="P",
+                   help="also report, per design, the first n reaching power P and the n from which it stays >= P")
+    e.add_argument("--plot", type=Path, metavar="FILE",
+                   help="with --target-power: plot power against n (FILE.png and FILE.svg, or the suffix given)")
 
     s = sub.add_parser("schema", help="print the scenario JSON Schema")
     s.add_argument("--out", type=Path, help="write to this file instead of standard output")

@@ -184,6 +184,13 @@ def exact_command(args) -> int:
     for s in sided:
         if s not in ("one", "two"):
             raise UserError(f"--sided {s}: allowed: one, two")
+    target = args.target_power
+    if target is not None and not (math.isfinite(target) and 0.0 < target < 1.0):
+        raise UserError(f"--target-power {target}: a power must be between 0 and 1 (exclusive)")
+    if args.plot is not None and target is None:
+        raise UserError("--plot: needs --target-power (the plot shows power against n with the target)")
+    if target is not None and len(n) < 2:
+        raise UserError("--target-power: give a range of --n-per-arm, e.g. 15:100")
     thresholds, prior = _bayes_options(args, tests)
     levels = sum(len(thresholds) if t == "bayes" and thresholds is not None else len(alphas) for t in tests)
     designs = math.prod(map(len, (n, pc, pr, sided))) * levels
@@ -203,6 +210,28 @@ def exact_command(args) -> int:
                   "direction); its alpha is 1 - threshold; beta(a,b) is the prior on each arm's DCR")
             formatters["threshold"] = "{:g}".format
         print(grid.to_string(index=False, formatters=formatters, na_rep=""))
+    if target is not None:
+        from .analyses.exact import sample_size
+
+        summary = sample_size(grid.drop(columns=[c for c in ("threshold", "prior") if c in grid]), target)
+        if args.format == "csv":
+            sys.stdout.write("\n" + summary.to_csv(index=False))
+        else:
+            print(f"\nSample size for power >= {target:g} over n per arm {min(n)}..{max(n)}: first_n reaches it; "
+                  f"stable_n is the smallest n from which every larger n in the range does")
+            print(summary.drop(columns=["dips"]).to_string(index=False, na_rep="none in range"))
+            for _, row in summary.iterrows():
+                if row["dips"]:
+                    print(f"power below a smaller n's ({row['test']}, {row['sided']}-sided {row['alpha']:g}, "
+                          f"{row['p_control']:g} vs {row['p_rechallenge']:g}): {row['dips']}")
+        if args.plot is not None:
+            from .report.plots import sample_size_sawtooth
+
+            try:
+                paths = sample_size_sawtooth(grid, summary, target, args.plot)
+            except OSError as e:
+                raise UserError(f"--plot {args.plot}: cannot write the plot ({e.strerror or e})") from None
+            print("plot written to " + ", ".join(map(str, paths)), file=sys.stderr)
     return 0
 
 

@@ -198,3 +198,22 @@ def test_reject_looks_up_scalars_and_arrays():
 def test_invalid_inputs_raise_value_error_naming_the_argument(call, argument):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+def test_sample_size_reads_the_saw_tooth():
+    """Fisher one-sided 0.025 at 0.35 vs 0.60: power dips below smaller n's; first_n and stable_n
+    checked against a direct scan of exact_power."""
+    from sim.analyses.exact import exact_power, sample_size
+
+    ns = list(range(15, 101))
+    grid = exact_grid(ns, 0.35, 0.60, "fisher", 0.025, "one")
+    power = {n: exact_power(n, n, 0.60, 0.35, "fisher", 0.025, "one") for n in ns}
+    for target in (0.80, 0.85):
+        row = sample_size(grid, target).iloc[0]
+        first = min(n for n in ns if power[n] >= target)
+        stable = min(n for n in ns if all(power[m] >= target for m in ns if m >= n))
+        assert (row["first_n"], row["stable_n"]) == (first, stable)
+        assert row["n_dips"] == sum(power[n] < max(power[m] for m in ns if m < n) for n in ns[1:])
+    row = sample_size(grid, 0.85).iloc[0]
+    assert row["first_n"] < row["stable_n"]  # 75 reaches 0.85, 76-79 fall below it again
+    assert power[26] < power[25]

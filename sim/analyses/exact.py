@@ -86,3 +86,30 @@ def exact_grid(
         [ns, p_control, p_rechallenge, tests, sided, alphas], names=GRID_COLUMNS[:-1]
     )
     return pd.DataFrame({"power": power.ravel()}, index=index).reset_index()
+
+
+def sample_size(grid: pd.DataFrame, target: float) -> pd.DataFrame:
+    """Sample size under an exact test, whose power is a saw-tooth in n (the counts are discrete).
+
+    For each design of ``grid`` (every column but n_per_arm and power), over the n in the grid:
+    ``first_n``, the smallest n whose power reaches ``target``; ``stable_n``, the smallest n from
+    which power stays at or above ``target`` for every larger n in the range (NaN where none);
+    and ``dips``, the n whose power is below that of some smaller n, with the drop.
+    """
+    keys = [c for c in grid.columns if c not in ("n_per_arm", "power")]
+    rows = []
+    for key, g in grid.groupby(keys, sort=False, dropna=False) if keys else [((), grid)]:
+        g = g.sort_values("n_per_arm")
+        n, power = g["n_per_arm"].to_numpy(), g["power"].to_numpy()
+        reach = power >= target
+        first = int(n[reach.argmax()]) if reach.any() else None
+        # Stable: every n from here to the end of the range reaches the target.
+        tail_ok = np.flip(np.logical_and.accumulate(np.flip(reach)))
+        stable = int(n[tail_ok.argmax()]) if tail_ok.any() else None
+        best_before = np.maximum.accumulate(np.r_[-np.inf, power[:-1]])
+        dip = power < best_before - 1e-12
+        dips = "; ".join(f"{m}: {p:.4f} < {b:.4f}" for m, p, b in zip(n[dip], power[dip], best_before[dip]))
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        row.update(target_power=target, first_n=first, stable_n=stable, n_dips=int(dip.sum()), dips=dips)
+        rows.append(row)
+    return pd.DataFrame(rows)
