@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=_positive_int, help="override monte_carlo.workers")
     r.add_argument("--out", type=Path, help="results folder (default: results/<scenario>-<time>)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--target-mcse", type=float, metavar="SE",
+                   help="run replicates in batches until the MCSE of --target-metric is at most SE for every "
+                        "design; --replicates is then the cap (default 100000)")
+    r.add_argument("--target-metric", default="power", metavar="METRIC",
+                   help="metric for --target-mcse (default power; e.g. power_pfs, n_screened, dcr_difference)")
 
     e = sub.add_parser("exact", help="exact power of a two-arm binary comparison by full enumeration")
     e.add_argument("--n-per-arm", nargs="+", required=True, metavar="N", help="patients per arm; lists and ranges like 20:40")

@@ -33,6 +33,15 @@ def run_command(args) -> int:
     from .scenario.loader import load_scenario
 
     overrides = list(args.overrides)
+    target = None
+    if args.target_mcse is not None:
+        from .engine.run import Target
+
+        if not (math.isfinite(args.target_mcse) and 0 < args.target_mcse < 1e6):
+            raise UserError(f"--target-mcse {args.target_mcse}: must be a positive number")
+        target = Target(args.target_mcse, args.target_metric)
+        if args.replicates is None:
+            args.replicates = 100_000
     for field, value in (("replicates", args.replicates), ("seed", args.seed), ("workers", args.workers)):
         if value is not None:
             overrides.append(f"monte_carlo.{field}={value}")
@@ -48,13 +57,17 @@ def run_command(args) -> int:
         raise UserError(f"--out {out}: cannot create the results folder ({e.strerror or e})") from None
     console = Console(stderr=True)
     mc = scenario.monte_carlo
-    console.print(f"running {scenario.name}: {mc.replicates} replicates, seed {mc.seed}, {mc.workers} worker(s) -> {out}")
+    if target is None:
+        console.print(f"running {scenario.name}: {mc.replicates} replicates, seed {mc.seed}, {mc.workers} worker(s) -> {out}")
+    else:
+        console.print(f"running {scenario.name} until the MCSE of {target.metric} is at most {target.mcse:g} "
+                      f"(at most {mc.replicates} replicates), seed {mc.seed}, {mc.workers} worker(s) -> {out}")
     # SIGTERM (a batch scheduler's stop) ends a run like Ctrl-C: finished chunks are kept and summarized.
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     with Progress(TextColumn("replicates"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=args.quiet) as bar:
         task = bar.add_task("run", total=mc.replicates)
-        result = run(scenario, out, progress=lambda n: bar.advance(task, n))
+        result = run(scenario, out, progress=lambda n: bar.advance(task, n), target=target)
     print_summary(result.summary)
     Console(stderr=True).print(f"results written to {out}/ (summary.json, replicates.parquet, analyses.parquet, scenario.resolved.yaml)")
     return 130 if result.summary["interrupted"] else 0

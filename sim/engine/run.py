@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import math
 import platform
 import re
 from dataclasses import dataclass
@@ -21,8 +22,8 @@ import pandas as pd
 from ..analyses.design import AnalysisPlan
 from ..outcomes.laws import arm_laws, implied_log_hazard_ratio
 from ..scenario.loader import to_yaml
-from ..scenario.schema import Scenario
 from ..errors import UserError
+from ..scenario.schema import Scenario
 from .runner import CHUNK_DIR, read_chunks, run_replicates, write_json
 from .summarize import summarize
 
@@ -57,13 +58,73 @@ class RunResult:
         return pd.DataFrame(self.summary["metrics"])
 
 
-def run(scenario: Scenario, out: Path, progress=None) -> RunResult:
+@dataclass(frozen=True)
+class Target:
+    """Run until the MCSE of ``metric`` is at most ``mcse`` for every design (monte_carlo.replicates caps it)."""
+
+    mcse: float
+    metric: str = "power"
+
+
+def run(scenario: Scenario, out: Path, progress=None, target: Target | None = None) -> RunResult:
     if (out / CHUNK_DIR).is_dir() and any((out / CHUNK_DIR).iterdir()):
         raise UserError(f"{out}: already holds chunks of another run; choose a new folder so that runs do not mix")
     out.mkdir(parents=True, exist_ok=True)
     (out / "scenario.resolved.yaml").write_text(to_yaml(scenario))
-    interrupted, elapsed = run_replicates(scenario, out, progress)
-    return finish(scenario, out, elapsed, interrupted)
+    if target is None:
+        interrupted, elapsed = run_replicates(scenario, out, progress)
+        return finish(scenario, out, elapsed, interrupted)
+    return _run_to_target(scenario, out, progress, target)
+
+
+def target_mcse(rows: list[dict], metric: str) -> float | None:
+    """The largest MCSE of ``metric`` over the designs (None: not reported yet). A rejection rate is
+    found whether the scenario names it power or type I error."""
+    names = {metric}
+    if metric.startswith(("power", "type_I_error")):
+        tail = metric.removeprefix("power").removeprefix("type_I_error")
+        names = {"power" + tail, "type_I_error" + tail}
+    values = [r["mcse"] for r in rows if r["metric"] in names]
+    if not values or any(v is None for v in values):
+        return None
+    return max(values)
+
+
+def _run_to_target(scenario: Scenario, out: Path, progress, target: Target) -> RunResult:
+    """Replicates in batches until the target MCSE is reached or the cap (monte_carlo.replicates) is hit.
+
+    Each batch ends on a chunk boundary; the next batch aims at the replicates the current MCSE
+    says are needed (MCSE shrinks as 1/sqrt(R)), plus 10%. The same seed gives the same replicates
+    whatever the batches, so a run to a target is a prefix of a longer run.
+    """
+    mc = scenario.monte_carlo
+    cap, step = mc.replicates, mc.chunk_size
+    done, elapsed, interrupted = 0, 0.0, False
+    stop = min(cap, max(step * mc.workers, 4 * step))
+    history = []
+    while True:
+        interrupted, seconds = run_replicates(scenario, out, progress, start=done, stop=stop)
+        elapsed += seconds
+        done = stop
+        records, analyses, pooled = read_chunks(out)
+        rows, _ = summarize(scenario, records, analyses, pooled, configured_figures(scenario))
+        reached = target_mcse(rows, target.metric)
+        if reached is None and not any(r["metric"] == target.metric or target.metric.startswith(("power", "type_I"))
+                                       for r in rows):
+            names = sorted({r["metric"] for r in rows})
+            raise UserError(f"--target-metric {target.metric}: no such metric; one of: {', '.join(names)}")
+        history.append({"replicates": done, "mcse": reached})
+        if interrupted or done >= cap or (reached is not None and reached <= target.mcse):
+            break
+        needed = done * (reached / target.mcse) ** 2 * 1.1 if reached else 2 * done
+        stop = min(cap, max(done + step, math.ceil(needed / step) * step))
+    result = finish(scenario, out, elapsed, interrupted)
+    final = target_mcse(result.summary["metrics"], target.metric)
+    result.summary["target"] = {"metric": target.metric, "mcse": target.mcse, "reached": final is not None
+                                and final <= target.mcse, "achieved_mcse": final, "replicates_needed": done,
+                                "cap": cap, "batches": history}
+    write_json(out / "summary.json", result.summary)
+    return result
 
 
 def finish(scenario: Scenario, out: Path, elapsed: float, interrupted: bool) -> RunResult:

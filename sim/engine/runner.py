@@ -76,11 +76,14 @@ def _keep(out: Path, result: ChunkResult, progress) -> None:
         progress(len(result.records))
 
 
-def run_replicates(scenario: Scenario, out: Path, progress=None) -> tuple[bool, float]:
-    """Run every chunk not yet on disk; returns (interrupted, elapsed seconds)."""
+def run_replicates(scenario: Scenario, out: Path, progress=None, start: int = 0,
+                   stop: int | None = None) -> tuple[bool, float]:
+    """Run the chunks of replicates [start, stop) (default: all of monte_carlo.replicates); returns
+    (interrupted, elapsed seconds). Chunk boundaries are multiples of chunk_size whatever the range."""
     mc = scenario.monte_carlo
     payload = scenario.model_dump_json()
-    todo = chunk_ranges(mc.replicates, mc.chunk_size)
+    stop = mc.replicates if stop is None else stop
+    todo = [(a, b) for a, b in chunk_ranges(stop, mc.chunk_size) if a >= start]
     t0 = time.perf_counter()
     interrupted = False
     tasks = (delayed(run_chunk)(payload, mc.seed, a, b) for a, b in todo)

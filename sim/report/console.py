@@ -125,5 +125,10 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
                              f"{r['estimate']:.3f}" + ("" if not r["mcse"] else f" ± {r['mcse']:.3f}"))
             table.add_row(d, *cells)
         console.print(table)
+    t = summary.get("target")
+    if t:
+        verdict = "reached" if t["reached"] else "NOT reached (cap hit)"
+        console.print(f"target MCSE {t['mcse']:g} of {t['metric']} {verdict}: {t['achieved_mcse']:.4g} after "
+                      f"{t['replicates_needed']} replicates (cap {t['cap']})")
     for note in summary.get("notes", []):
         console.print(f"[dim]note:[/dim] {note}")
