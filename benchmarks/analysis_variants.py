@@ -41,7 +41,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     path = ROOT / "scenarios" / "default.yaml"
-    one = load_scenario(path).model_dump_json()
+    one = load_scenario(path, ["analysis.variants=[]"]).model_dump_json()  # the primary design alone
     ten = load_scenario(path, ["analysis.variants=" + json.dumps(VARIANTS)]).model_dump_json()
     t1 = seconds(one, args.replicates, args.repeats)
     t10 = seconds(ten, args.replicates, args.repeats)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["load_scenario", "run", "simulate_one"]
+__all__ = ["load_scenario", "run", "compare", "simulate_one"]
 
 
 def load_scenario(path, overrides=()):
@@ -29,6 +29,17 @@ def run(scenario, out=None, **monte_carlo):
     elif monte_carlo:
         scenario = scenario.model_copy(update={"monte_carlo": scenario.monte_carlo.model_copy(update=monte_carlo)})
     return _run(scenario, Path(out) if out else default_out_dir(scenario))
+
+
+def compare(grid, out=None, **monte_carlo):
+    """Compare the designs of a grid file (see scenarios/grid_designs.yaml) under its scenarios.
+
+    Returns a CompareResult: ``.table`` (tidy DataFrame: scenario, design, factor columns, metric,
+    estimate, mcse, ci_low, ci_high) and ``.differences`` (each design minus the reference design,
+    with paired and unpaired MCSE). Keyword arguments override monte_carlo settings of every cell."""
+    from .engine.compare import compare as _compare
+
+    return _compare(grid, Path(out) if out else None, monte_carlo=monte_carlo or None)
 
 
 def simulate_one(scenario, seed: int = 1, replicate: int = 0):

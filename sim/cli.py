@@ -78,6 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--plot", type=Path, metavar="FILE",
                    help="with --target-power: plot power against n (FILE.png and FILE.svg, or the suffix given)")
 
+    c = sub.add_parser("compare", help="compare designs side by side under several scenarios (a grid file)")
+    c.add_argument("grid", type=Path, help="grid YAML file (see scenarios/grid_designs.yaml)")
+    c.add_argument("--replicates", type=_positive_int, help="replicates per simulation (or the cap with --target-mcse)")
+    c.add_argument("--seed", type=_seed, help="seed of every simulation")
+    c.add_argument("--workers", type=_positive_int, help="worker processes")
+    c.add_argument("--out", type=Path, help="results folder (default: results/compare-<name>-<time>)")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--target-mcse", type=float, metavar="SE", help="per simulation: run until the MCSE of "
+                   "--target-metric is at most SE for every design")
+    c.add_argument("--target-metric", default="power", metavar="METRIC")
+
     s = sub.add_parser("schema", help="print the scenario JSON Schema")
     s.add_argument("--out", type=Path, help="write to this file instead of standard output")
     return p
@@ -85,13 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("run", "exact", "schema", "-h", "--help"):
+    if not argv or argv[0] not in ("run", "exact", "compare", "schema", "-h", "--help"):
         argv = ["run", *argv]
     try:
         args = build_parser().parse_args(argv)
         if args.command == "exact":
             from .commands import exact_command
             return exact_command(args)
+        if args.command == "compare":
+            from .commands import compare_command
+            return compare_command(args)
         if args.command == "schema":
             from .commands import schema_command
             return schema_command(args)

@@ -73,6 +73,39 @@ def run_command(args) -> int:
     return 130 if result.summary["interrupted"] else 0
 
 
+def compare_command(args) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .engine.compare import compare
+    from .engine.run import Target
+    from .report.console import print_comparison
+
+    target = None
+    if args.target_mcse is not None:
+        if not (math.isfinite(args.target_mcse) and 0 < args.target_mcse < 1e6):
+            raise UserError(f"--target-mcse {args.target_mcse}: must be a positive number")
+        target = Target(args.target_mcse, args.target_metric)
+        if args.replicates is None:
+            args.replicates = 100_000
+    mc = {k: v for k, v in (("replicates", args.replicates), ("seed", args.seed), ("workers", args.workers))
+          if v is not None}
+    console = Console(stderr=True)
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+    with Progress(TextColumn("replicates (all simulations)"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=args.quiet) as bar:
+        task = bar.add_task("compare", total=None)
+        try:
+            result = compare(args.grid, args.out, progress=lambda n: bar.advance(task, n), target=target,
+                             monte_carlo=mc)
+        except KeyboardInterrupt:
+            console.print("interrupted")
+            return 130
+    print_comparison(result)
+    console.print(f"results written to {result.out}/ (compare.parquet, differences.parquet, compare.json, cells/)")
+    return 130 if any(r.summary["interrupted"] for r in result.runs) else 0
+
+
 def _expand(values: list[str], kind, option: str) -> list:
     """'20 25', '20,25' and ranges 'lo:hi[:step]' (inclusive) all give lists."""
     out = []

@@ -132,3 +132,42 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
                       f"{t['replicates_needed']} replicates (cap {t['cap']})")
     for note in summary.get("notes", []):
         console.print(f"[dim]note:[/dim] {note}")
+
+
+def print_comparison(result, console: Console | None = None) -> None:
+    """Power (or type I error) per design and scenario, then operational figures, then differences."""
+    console = console or Console(width=None if sys.stdout.isatty() else 160)
+    t = result.table
+    if t.empty:
+        console.print("no simulation finished")
+        return
+    scenarios = list(dict.fromkeys(t["scenario"]))
+    designs = list(dict.fromkeys(t["design"]))
+    for metrics, title in ((("power", "type_I_error"), "Power (type I error under a null scenario) ± MCSE"),
+                           (("n_randomized",), "Patients randomized (mean ± MCSE)"),
+                           (("n_screened",), "Patients screened (mean ± MCSE)"),
+                           (("time_to_primary_analysis_months",), "Months to the primary analysis (mean ± MCSE)")):
+        rows = t[t["metric"].isin(metrics)]
+        table = Table(title=f"{result.grid.name}: {title}")
+        table.add_column("design")
+        for sc in scenarios:
+            table.add_column(sc, justify="right")
+        for d in designs:
+            cells = []
+            for sc in scenarios:
+                r = rows[(rows["design"] == d) & (rows["scenario"] == sc)]
+                cells.append("" if r.empty or r.iloc[0]["estimate"] is None else
+                             f"{r.iloc[0]['estimate']:.3f} ± {r.iloc[0]['mcse']:.3f}")
+            table.add_row(d, *cells)
+        console.print(table)
+    dif = result.differences
+    if not dif.empty:
+        rows = dif[dif["metric"].isin(("power", "type_I_error"))]
+        table = Table(title=f"Power difference against {dif['reference'].iloc[0]}: paired MCSE (same trials) "
+                            f"beside the unpaired one")
+        for col in ("scenario", "design", "difference", "MCSE paired", "MCSE unpaired"):
+            table.add_column(col, justify="left" if col in ("scenario", "design") else "right")
+        for _, r in rows.iterrows():
+            table.add_row(r["scenario"], r["design"], f"{r['difference']:+.3f}", f"{r['mcse_paired']:.4f}",
+                          f"{r['mcse_unpaired']:.4f}")
+        console.print(table)

@@ -212,9 +212,9 @@ def _no_item(assignment: str, list_path, part, n: int) -> str:
     return f"--set {assignment}: {_dotted(list_path)}: no item {part} in a list of {n} ({allowed})"
 
 
-def _model_at(loc) -> type[BaseModel] | None:
+def _model_at(loc, root: type[BaseModel] = Scenario) -> type[BaseModel] | None:
     """The pydantic model that owns the fields at ``loc`` (for did-you-mean suggestions)."""
-    model: Any = Scenario
+    model: Any = root
     for part in loc:
         if isinstance(part, int):
             continue
@@ -241,7 +241,8 @@ def _describe_value(v: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _format_errors(exc: ValidationError, source: str, lines: dict, overridden: dict) -> list[str]:
+def _format_errors(exc: ValidationError, source: str, lines: dict, overridden: dict,
+                   root: type[BaseModel] = Scenario) -> list[str]:
     out = []
     for err in exc.errors(include_url=False):
         raw_loc = err["loc"]
@@ -258,23 +259,23 @@ def _format_errors(exc: ValidationError, source: str, lines: dict, overridden: d
         where = _where(loc, source, lines, overridden)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            owner = _model_at(loc[:-1])
+            owner = _model_at(loc[:-1], root)
             allowed = list(owner.model_fields) if owner else []
             guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             hint = f"; did you mean '{guess[0]}'?" if guess else "."
             out.append(f"{where}: {path}: unknown key{hint} Allowed here: {', '.join(allowed)}")
         elif err["type"] == "missing":
-            owner = _model_at(loc[:-1])
+            owner = _model_at(loc[:-1], root)
             needed = [k for k, f in owner.model_fields.items() if f.is_required()] if owner else []
             out.append(f"{where}: {path}: required field is missing"
                        + (f" (required here: {', '.join(needed)})" if needed else ""))
         elif err["type"] == "model_type":
-            owner = _model_at(loc)
+            owner = _model_at(loc, root)
             fields = f" ({', '.join(owner.model_fields)})" if owner else ""
             out.append(f"{where}: {path}: should be a section of fields{fields}, not "
                        f"{type(err.get('input')).__name__} (got {_describe_value(err.get('input'))})")
         elif word_choice:
-            owner = _model_at(loc)
+            owner = _model_at(loc, root)
             fields = f" ({', '.join(list(owner.model_fields)[:3])}, ...)" if owner else ""
             out.append(f"{where}: {path}: {msg} or a section of fields{fields} "
                        f"(got {_describe_value(err.get('input'))})")

@@ -1,0 +1,88 @@
+"""compare: designs x scenarios on common random numbers, tidy output, paired differences."""
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from conftest import SCENARIOS
+from sim.scenario.loader import ScenarioError
+
+
+def _grid(tmp_path, body: str):
+    path = tmp_path / "grid.yaml"
+    path.write_text(textwrap.dedent(body).replace("@S@", str(SCENARIOS)))
+    return path
+
+
+SMALL = """
+    name: small
+    base: @S@/plain_binary.yaml
+    scenarios:
+      - {name: plain}
+      - {name: "null", set: {effects.rechallenge.dcr: 0.35, effects.rechallenge.median_pfs_true_months: 1.21,
+                             effects.rechallenge.orr: 0.05, effects.rechallenge.median_os_months: 6.0}}
+    designs:
+      accrual.target_randomized: [40, 50]
+      analysis.test: [fisher, boschloo]
+    monte_carlo: {replicates: 400, seed: 3, workers: 1, chunk_size: 100}
+"""
+
+
+def test_compare_tidy_table_and_paired_differences(tmp_path):
+    r = sim.compare(_grid(tmp_path, SMALL), tmp_path / "out")
+    t = r.table
+    assert set(t["scenario"]) == {"plain", "null"} and t["design"].nunique() == 4
+    assert {"accrual.target_randomized", "analysis.test", "metric", "estimate", "mcse"} <= set(t.columns)
+    assert set(t[t["scenario"] == "null"]["metric"]) >= {"type_I_error", "n_screened", "n_randomized"}
+    assert set(t[t["scenario"] == "plain"]["metric"]) >= {"power", "exact_power"}
+    on_disk = pd.read_parquet(r.out / "compare.parquet")
+    assert len(on_disk) == len(t)
+    d = r.differences
+    power = d[(d["metric"] == "power") & (d["scenario"] == "plain")].set_index("design")
+    # Same trials, other test: the paired MCSE is far below the unpaired one.
+    same_trials = power.loc["target_randomized=40, test=boschloo"]
+    assert same_trials["mcse_paired"] < 0.6 * same_trials["mcse_unpaired"]
+    # Other sample size: other cells, paired through the per-patient streams, still smaller.
+    other_n = power.loc["target_randomized=50, test=fisher"]
+    assert other_n["mcse_paired"] < other_n["mcse_unpaired"]
+    # The differences are those of the per-replicate decisions of both cells.
+    a0 = r.runs[0].analyses
+    a1 = r.runs[1].analyses
+    ref = a0[a0["design"] == 0].set_index("replicate")["reject"].astype(float)
+    other = a1[a1["design"] == 0].set_index("replicate")["reject"].astype(float)
+    assert other_n["difference"] == pytest.approx((other - ref).mean())
+    assert other_n["mcse_paired"] == pytest.approx((other - ref).std(ddof=1) / np.sqrt(len(ref)))
+
+
+def test_patients_are_paired_across_sample_sizes(tmp_path):
+    """Patient k of replicate i is the same patient in the 40- and the 50-patient trial."""
+    g = _grid(tmp_path, SMALL)
+    _, cells = sim.scenario.grid.load_grid(g)
+    small, large = (sim.simulate_one(c.scenario, seed=3, replicate=5) for c in cells[:2])
+    n = len(small.patients["arrival_day"])
+    for col in ("arrival_day", "pfs_true_rel", "truly_mutant"):
+        assert np.array_equal(small.patients[col][: n - 5], large.patients[col][: n - 5], equal_nan=True)
+
+
+@pytest.mark.parametrize("body,expect", [
+    ("name: x\nbase: @S@/plain_binary.yaml\n", "give scenarios, a sweep, or both"),
+    ("name: x\nbase: @S@/plain_binary.yaml\nscenarios: [{name: a}]\ndesigns: {analysis.variants: [[]]}\n",
+     "variants is shared by every design"),
+    ("name: x\nbase: @S@/plain_binary.yaml\nscenarios: [{name: a, set: {effects.control.dcr: 2}}]\n",
+     "scenario 'a'"),
+    ("name: x\nbase: @S@/plain_binary.yaml\nsweep: {effects.rechallenge.dcr: [0.5, 0.6], effects.rechallenge.orr: [0.1]}\n",
+     "they are zipped"),
+    ("name: x\nbase: @S@/nope.yaml\nscenarios: [{name: a}]\n", "no such scenario file"),
+    ("name: x\nbase: @S@/plain_binary.yaml\nscenarios: [{name: a}]\ndesigns: {analysis.tset: [fisher]}\n",
+     "tset"),
+])
+def test_bad_grids_get_a_clear_error(tmp_path, body, expect, capsys):
+    from sim.cli import main
+
+    rc = main(["compare", str(_grid(tmp_path, body)), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 2 and expect in err and "Traceback" not in err, err
