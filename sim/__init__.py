@@ -24,11 +24,13 @@ def run(scenario, out=None, **monte_carlo):
     monte_carlo settings, e.g. run("scenarios/null.yaml", replicates=500, seed=1)."""
     from .engine.run import default_out_dir, run as _run
 
+    source = None
     if not hasattr(scenario, "monte_carlo"):
+        source = Path(scenario)
         scenario = load_scenario(scenario, [f"monte_carlo.{k}={v}" for k, v in monte_carlo.items()])
     elif monte_carlo:
         scenario = scenario.model_copy(update={"monte_carlo": scenario.monte_carlo.model_copy(update=monte_carlo)})
-    return _run(scenario, Path(out) if out else default_out_dir(scenario))
+    return _run(scenario, Path(out) if out else default_out_dir(scenario), source=source)
 
 
 def compare(grid, out=None, **monte_carlo):

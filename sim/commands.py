@@ -67,9 +67,9 @@ def run_command(args) -> int:
     with Progress(TextColumn("replicates"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=args.quiet) as bar:
         task = bar.add_task("run", total=mc.replicates)
-        result = run(scenario, out, progress=lambda n: bar.advance(task, n), target=target)
+        result = run(scenario, out, progress=lambda n: bar.advance(task, n), target=target, source=args.scenario)
     print_summary(result.summary)
-    Console(stderr=True).print(f"results written to {out}/ (summary.json, replicates.parquet, analyses.parquet, scenario.resolved.yaml)")
+    Console(stderr=True).print(f"results written to {out}/ (report.html, summary.json, replicates.parquet, analyses.parquet, scenario.resolved.yaml)")
     return 130 if result.summary["interrupted"] else 0
 
 
@@ -102,7 +102,7 @@ def compare_command(args) -> int:
             console.print("interrupted")
             return 130
     print_comparison(result)
-    console.print(f"results written to {result.out}/ (compare.parquet, differences.parquet, compare.json, cells/)")
+    console.print(f"results written to {result.out}/ (report.html, compare.parquet, differences.parquet, compare.json, cells/)")
     return 130 if any(r.summary["interrupted"] for r in result.runs) else 0
 
 

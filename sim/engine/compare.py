@@ -6,6 +6,7 @@ results/<compare>/
   differences.parquet each design against the reference design (the grid's first) in each scenario:
                       difference, paired MCSE (same replicates) and unpaired MCSE
   compare.json        the grid, its cells, seed, versions, timing
+  report.html         the comparison for a browser (power per design and scenario, differences, power curve)
 
 Pairing: replicate i of every cell uses the same per-patient random streams, so designs differ on
 the same trials; the paired MCSE is sd(x_d - x_ref)/sqrt(R) over replicates, the unpaired one
@@ -123,7 +124,8 @@ def compare(grid_path: str | Path, out: Path | None = None, progress=None, targe
     t0 = time.perf_counter()
     runs = []
     for j, cell in enumerate(cells):
-        r = run(cell.scenario, out / "cells" / f"{j:03d}", progress, target)
+        # One report for the comparison, not one per cell (each cell's summary.json has everything).
+        r = run(cell.scenario, out / "cells" / f"{j:03d}", progress, target, report=False)
         runs.append(r)
         if r.summary["interrupted"]:
             break
@@ -140,4 +142,8 @@ def compare(grid_path: str | Path, out: Path | None = None, progress=None, targe
         "interrupted": any(r.summary["interrupted"] for r in runs),
         "elapsed_s": round(time.perf_counter() - t0, 3), "versions": versions(),
     })
-    return CompareResult(out, grid, cells, table, differences, runs)
+    result = CompareResult(out, grid, cells, table, differences, runs)
+    from ..report.html import compare_report
+
+    compare_report(result)
+    return result

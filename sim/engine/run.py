@@ -6,6 +6,7 @@ results/<run>/
   replicates.parquet      one row per replicate: what each simulated trial yielded (extract.py)
   analyses.parquet        one row per replicate and design: its decisions (decide.py)
   summary.json            seed, replicates, scenario, versions, elapsed_s, metrics, notes
+  report.html             the steering committee's page (figures/ holds its figures as PNG and SVG)
 """
 from __future__ import annotations
 
@@ -66,15 +67,19 @@ class Target:
     metric: str = "power"
 
 
-def run(scenario: Scenario, out: Path, progress=None, target: Target | None = None) -> RunResult:
+def run(scenario: Scenario, out: Path, progress=None, target: Target | None = None,
+        source: Path | None = None, report: bool = True) -> RunResult:
+    """Run the replicates into ``out`` and summarize them; ``report``: also write report.html."""
     if (out / CHUNK_DIR).is_dir() and any((out / CHUNK_DIR).iterdir()):
         raise UserError(f"{out}: already holds chunks of another run; choose a new folder so that runs do not mix")
     out.mkdir(parents=True, exist_ok=True)
     (out / "scenario.resolved.yaml").write_text(to_yaml(scenario))
+    if source is not None:  # the file as written: its comments carry the sources of the assumptions
+        (out / "scenario.source.yaml").write_text(Path(source).read_text(encoding="utf-8"), encoding="utf-8")
     if target is None:
         interrupted, elapsed = run_replicates(scenario, out, progress)
-        return finish(scenario, out, elapsed, interrupted)
-    return _run_to_target(scenario, out, progress, target)
+        return finish(scenario, out, elapsed, interrupted, report_later=not report)
+    return _run_to_target(scenario, out, progress, target, report)
 
 
 def target_mcse(rows: list[dict], metric: str) -> float | None:
@@ -90,7 +95,7 @@ def target_mcse(rows: list[dict], metric: str) -> float | None:
     return max(values)
 
 
-def _run_to_target(scenario: Scenario, out: Path, progress, target: Target) -> RunResult:
+def _run_to_target(scenario: Scenario, out: Path, progress, target: Target, report: bool = True) -> RunResult:
     """Replicates in batches until the target MCSE is reached or the cap (monte_carlo.replicates) is hit.
 
     Each batch ends on a chunk boundary; the next batch aims at the replicates the current MCSE
@@ -118,16 +123,31 @@ def _run_to_target(scenario: Scenario, out: Path, progress, target: Target) -> R
             break
         needed = done * (reached / target.mcse) ** 2 * 1.1 if reached else 2 * done
         stop = min(cap, max(done + step, math.ceil(needed / step) * step))
-    result = finish(scenario, out, elapsed, interrupted)
+    result = finish(scenario, out, elapsed, interrupted, report_later=True)
     final = target_mcse(result.summary["metrics"], target.metric)
     result.summary["target"] = {"metric": target.metric, "mcse": target.mcse, "reached": final is not None
                                 and final <= target.mcse, "achieved_mcse": final, "replicates_needed": done,
                                 "cap": cap, "batches": history}
     write_json(out / "summary.json", result.summary)
+    if report:
+        write_report(scenario, out, result)
     return result
 
 
-def finish(scenario: Scenario, out: Path, elapsed: float, interrupted: bool) -> RunResult:
+def write_report(scenario: Scenario, out: Path, result: RunResult) -> Path:
+    """report.html for the steering committee, from what the run wrote (plus replicate 0's patient table)."""
+    from ..model.trial import TrialModel, simulate
+    from ..report.html import run_report
+
+    source = out / "scenario.source.yaml"
+    typical = simulate(TrialModel(scenario), scenario.monte_carlo.seed, 0)
+    return run_report(out, result.summary, result.analyses, typical,
+                      source.read_text(encoding="utf-8") if source.exists() else None,
+                      (out / "scenario.resolved.yaml").read_text(),
+                      scenario.imaging.progression_seen == "continuous")
+
+
+def finish(scenario: Scenario, out: Path, elapsed: float, interrupted: bool, report_later: bool = False) -> RunResult:
     """Summarize whatever chunks are on disk (all of them, or those an interruption left)."""
     records, analyses, pooled = read_chunks(out)
     if len(records):
@@ -157,7 +177,10 @@ def finish(scenario: Scenario, out: Path, elapsed: float, interrupted: bool) -> 
         "notes": notes,
     }
     write_json(out / "summary.json", summary)
-    return RunResult(out, summary, records, analyses)
+    result = RunResult(out, summary, records, analyses)
+    if not report_later:
+        write_report(scenario, out, result)
+    return result
 
 
 def configured_figures(scenario: Scenario) -> dict[str, float]:

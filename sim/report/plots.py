@@ -50,3 +50,116 @@ def sample_size_sawtooth(grid, summary, target: float, path: Path) -> list[Path]
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return save(fig, path)
+
+
+def power_curve_data(table) -> "pd.DataFrame":
+    """The points of the power curve: per design and sweep value, simulated power (or type I error)
+    with its MCSE, and the exact power where the design has one. The test of the plot reads this."""
+    import pandas as pd
+
+    t = table[table["sweep_value"].notna()]
+    rates = t[t["metric"].isin(("power", "type_I_error"))]
+    exact = t[t["metric"] == "exact_power"][["design", "sweep_value", "estimate"]].rename(
+        columns={"estimate": "exact_power"})
+    data = rates[["design", "sweep_value", "estimate", "mcse"]].rename(columns={"estimate": "power"})
+    data = data.merge(exact, on=["design", "sweep_value"], how="left")
+    return pd.DataFrame(data).sort_values(["design", "sweep_value"]).reset_index(drop=True)
+
+
+def power_curve(data, x_label: str, path: Path) -> list[Path]:
+    """Simulated power ± 1.96 MCSE against the effect size per design, the exact curve as a line;
+    the data are written beside the figure (stem.csv)."""
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    for design, g in data.groupby("design", sort=False):
+        bars = ax.errorbar(g["sweep_value"], g["power"], yerr=1.96 * g["mcse"], fmt="o", ms=4, capsize=3,
+                           label=f"{design} (simulated)")
+        if g["exact_power"].notna().any():
+            ax.plot(g["sweep_value"], g["exact_power"], "-", color=bars[0].get_color(), lw=1,
+                    label=f"{design} (exact)")
+    ax.set_xlabel(x_label)
+    ax.set_ylabel("power (type I error at no effect)")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title("Power against effect size: simulated (95% Monte Carlo error bars) and exact", fontsize=10)
+    stem = Path(path)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    data.to_csv(stem.with_suffix(".csv"), index=False)
+    return save(fig, stem)
+
+
+def screening_funnel(summary: dict, path: Path) -> list[Path]:
+    """Mean numbers per trial: screened, each screen-failure reason, randomized."""
+    rows = {r["metric"]: r for r in summary["metrics"] if r["design"] is None}
+    primary = {r["metric"]: r for r in summary["metrics"] if summary["designs"]
+               and r["design"] == summary["designs"][0]["label"]}
+    stages = [("screened", primary.get("n_screened")),
+              ("RAS-mutant ctDNA", rows.get("n_ras_mutant_ctdna")),
+              ("non-molecular", rows.get("n_non_molecular")),
+              ("assay failure", rows.get("n_assay_failure")),
+              ("died or deteriorated waiting", rows.get("n_died_or_deteriorated_waiting")),
+              ("screening when enrolment closed", rows.get("n_enrolment_closed")),
+              ("randomized", primary.get("n_randomized"))]
+    stages = [(name, r) for name, r in stages if r is not None and r["estimate"] is not None]
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    names = [s[0] for s in stages][::-1]
+    values = [s[1]["estimate"] for s in stages][::-1]
+    errors = [1.96 * (s[1]["mcse"] or 0) for s in stages][::-1]
+    colors = ["#4c72b0" if n in ("screened", "randomized") else "#c44e52" for n in names]
+    ax.barh(names, values, xerr=errors, color=colors, capsize=3)
+    for y, v in enumerate(values):
+        ax.text(v, y, f"  {v:.1f}", va="center", fontsize=8)
+    ax.set_xlabel("patients per trial (mean, 95% Monte Carlo interval)")
+    ax.set_title("Screening funnel: screened, screen failures by reason, randomized", fontsize=10)
+    return save(fig, path)
+
+
+def durations(analyses, path: Path) -> list[Path]:
+    """Distributions over trials of the accrual duration and the time to the primary analysis."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    for ax, column, title in ((axes[0], "accrual_months", "accrual duration"),
+                              (axes[1], "duration_months", "time to the primary analysis")):
+        v = analyses[column].dropna()
+        ax.hist(v, bins=40, color="#4c72b0", alpha=0.85)
+        for q, style in ((0.1, ":"), (0.5, "-"), (0.9, ":")):
+            ax.axvline(v.quantile(q), color="k", ls=style, lw=1)
+        ax.set_title(f"{title} (10/50/90%)", fontsize=10)
+        ax.set_xlabel("months")
+    axes[0].set_ylabel("trials")
+    return save(fig, path)
+
+
+def _km(time, event):
+    """Kaplan-Meier step function (x, y) of one sample."""
+    import numpy as np
+
+    order = np.lexsort((~event, time))
+    t, e = time[order], event[order]
+    at_risk = len(t) - np.arange(len(t))
+    s = np.cumprod(np.where(e, 1 - 1 / at_risk, 1.0))
+    return np.r_[0, t], np.r_[1, s]
+
+
+def km_typical(table, continuous: bool, path: Path) -> list[Path]:
+    """One simulated trial's Kaplan-Meier curves per arm: true PFS against PFS as the scans see it."""
+    import numpy as np
+
+    from ..analyses.endpoints import ARMS, observed_pfs
+    from ..scenario.schema import DAYS_PER_MONTH
+
+    p = table.patients
+    time, event = observed_pfs(table, table.cutoff_day, continuous)
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    for (code, name), color in zip(ARMS.items(), ("#c44e52", "#4c72b0")):
+        arm = p["arm"] == code
+        x, y = _km(p["pfs_true_rel"][arm] / DAYS_PER_MONTH, np.ones(int(arm.sum()), dtype=bool))
+        ax.step(x, y, where="post", color=color, lw=1, ls="--", label=f"{name}, true PFS")
+        x, y = _km(time[arm] / DAYS_PER_MONTH, event[arm])
+        ax.step(x, y, where="post", color=color, lw=1.5, label=f"{name}, PFS seen at scans")
+    ax.set_xlabel("months since first treatment")
+    ax.set_ylabel("progression-free")
+    ax.set_xlim(0, 24)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("One simulated trial (replicate 0): the scan schedule delays and bunches progressions", fontsize=10)
+    return save(fig, path)
