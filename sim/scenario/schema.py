@@ -358,7 +358,7 @@ class InterimPatch(_Patch):
 class AnalysisVariant(Strict):
     """Another analysis of the same simulated trials: the fields it changes (the rest as in ``analysis``)."""
 
-    label: str | None = Field(None, min_length=1, max_length=80, description="name shown in tables")
+    label: str | None = Field(None, min_length=1, max_length=400, description="name shown in tables")
     test: Literal[TESTS] | None = None
     alpha: OpenProb | None = None
     sided: Literal["one", "two"] | None = None
@@ -381,7 +381,7 @@ class Analysis(AnalysisCore):
         24.0, description="PFS/OS data cut-off (log-rank, Cox), months after follow_up_cutoff_from"
     )
     follow_up_cutoff_from: Literal["last_randomized", "study_start"] = "last_randomized"
-    label: str | None = Field(None, min_length=1, max_length=80, description="name of the primary analysis")
+    label: str | None = Field(None, min_length=1, max_length=400, description="name of the primary analysis")
     variants: list[AnalysisVariant] = Field(
         [], max_length=200, description="other analyses of the same simulated trials (simulate once, analyse many)")
 
