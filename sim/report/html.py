@@ -143,6 +143,9 @@ def run_report(out: Path, summary: dict, analyses: pd.DataFrame, table=None, sou
         plots.km_typical(table, continuous, figs / "km_typical_trial")
         images.append((figs / "km_typical_trial.png", "Kaplan-Meier curves of one simulated trial"))
     primary = summary["designs"][0]["label"] if summary.get("designs") else None
+    oc_rows = [r for r in summary["metrics"] if r["design"] == primary]
+    if oc_rows:
+        plots.oc_table(oc_rows, LABELS, f"Operating characteristics: {primary}", figs / "oc_table")
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in summary.get("notes", []))
     versions = ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items())
     sc = summary.get("scenario", {})

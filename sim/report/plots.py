@@ -163,3 +163,25 @@ def km_typical(table, continuous: bool, path: Path) -> list[Path]:
     ax.legend(fontsize=8)
     ax.set_title("One simulated trial (replicate 0): the scan schedule delays and bunches progressions", fontsize=10)
     return save(fig, path)
+
+
+def oc_table(rows: list[dict], labels: dict, title: str, path: Path) -> list[Path]:
+    """The operating-characteristic table as a figure (for slides): figure, estimate, MCSE, 95% interval."""
+    def fmt(x, d=3):
+        return "—" if x is None else f"{x:.{d}f}"
+
+    cells = [[labels.get(r["metric"], r["metric"]).strip(), fmt(r["estimate"]), fmt(r["mcse"], 4),
+              f"{fmt(r['ci_low'])} – {fmt(r['ci_high'])}"] for r in rows]
+    fig, ax = plt.subplots(figsize=(9, 0.28 * len(cells) + 0.9))
+    ax.axis("off")
+    table = ax.table(cellText=cells, colLabels=["figure", "estimate", "MCSE", "95% interval"], loc="upper center",
+                     cellLoc="right", colLoc="right", colWidths=[0.55, 0.13, 0.13, 0.19])
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    for (i, j), cell in table.get_celld().items():
+        if j == 0:
+            cell.set_text_props(ha="left")
+        if i == 0:
+            cell.set_facecolor("#eef2f8")
+    ax.set_title(title, fontsize=10)
+    return save(fig, path)
