@@ -18,10 +18,11 @@ def load_scenario(path, overrides=()):
     return _load(path, overrides)
 
 
-def run(scenario, out=None, **monte_carlo):
+def run(scenario, out=None, report: bool = True, **monte_carlo):
     """Run a scenario (a path or a loaded Scenario); returns a RunResult with .summary,
-    .metrics (DataFrame) and .replicates (DataFrame). Keyword arguments override
-    monte_carlo settings, e.g. run("scenarios/null.yaml", replicates=500, seed=1)."""
+    .metrics, .replicates and .analyses (DataFrames). Keyword arguments override
+    monte_carlo settings, e.g. run("scenarios/null.yaml", replicates=500, seed=1);
+    report=False skips report.html and its figures (a few seconds)."""
     from .engine.run import default_out_dir, run as _run
 
     source = None
@@ -30,7 +31,7 @@ def run(scenario, out=None, **monte_carlo):
         scenario = load_scenario(scenario, [f"monte_carlo.{k}={v}" for k, v in monte_carlo.items()])
     elif monte_carlo:
         scenario = scenario.model_copy(update={"monte_carlo": scenario.monte_carlo.model_copy(update=monte_carlo)})
-    return _run(scenario, Path(out) if out else default_out_dir(scenario), source=source)
+    return _run(scenario, Path(out) if out else default_out_dir(scenario), source=source, report=report)
 
 
 def compare(grid, out=None, **monte_carlo):

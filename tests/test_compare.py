@@ -91,7 +91,7 @@ def test_bad_grids_get_a_clear_error(tmp_path, body, expect, capsys):
 def test_power_curve_points_agree_with_the_exact_curve(tmp_path):
     """The plot's own data (figures/power_curve.csv, written with the figure): every simulated point
     within 3 MCSE of the exact curve, for Fisher and Boschloo on the plain binary design."""
-    r = sim.compare(SCENARIOS / "grid_power_curve.yaml", tmp_path / "curve", replicates=600, seed=5)
+    r = sim.compare(SCENARIOS / "grid_power_curve.yaml", tmp_path / "curve", replicates=400, seed=5)
     data = pd.read_csv(r.out / "figures" / "power_curve.csv")
     assert (r.out / "figures" / "power_curve.png").exists() and (r.out / "figures" / "power_curve.svg").exists()
     assert len(data) == 12 and data["exact_power"].notna().all()

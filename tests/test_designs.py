@@ -29,7 +29,7 @@ def _type_one_error(tmp_path, replicates: int):
     variants = [{"test": t, "sided": s, "alpha": a} for t in EXACT_TESTS for s, a in LEVELS]
     sc = sim.load_scenario(SCENARIOS / "null.yaml", [_variants(variants[1:]), "analysis.test=fisher",
                                                      "analysis.sided=one", "analysis.alpha=0.025"])
-    s = sim.run(sc, tmp_path / "null", replicates=replicates, seed=2024).summary
+    s = sim.run(sc, tmp_path / "null", replicates=replicates, report=False, seed=2024).summary
     assert len(s["designs"]) == 9
     for i, v in enumerate(variants):
         row = metric(s, "type_I_error", i)
@@ -51,7 +51,7 @@ def test_unconditional_tests_match_their_exact_power(tmp_path):
     for the DCR and (same tests on the responses) the ORR comparison."""
     variants = [{"test": "boschloo"}, {"test": "barnard"}, {"test": "chisq_cc"}, {"test": "bayes"}]
     sc = sim.load_scenario(SCENARIOS / "plain_binary.yaml", [_variants(variants)])
-    s = sim.run(sc, tmp_path / "plain", replicates=3000, seed=99).summary
+    s = sim.run(sc, tmp_path / "plain", replicates=3000, report=False, seed=99).summary
     conf = s["configured"]
     plan = AnalysisPlan.from_scenario(sc)
     for i, d in enumerate(plan.designs):
@@ -93,7 +93,7 @@ def test_dcr_definitions_nest_and_controlled_matches_its_law(tmp_path):
 
     sc = sim.load_scenario(SCENARIOS / "plain_binary.yaml", [_variants(
         [{"dcr_definition": "best_response"}, {"dcr_definition": "controlled"}, {"population": "evaluable"}])])
-    r = sim.run(sc, tmp_path / "defs", replicates=1500, seed=5)
+    r = sim.run(sc, tmp_path / "defs", replicates=1500, report=False, seed=5)
     a = r.analyses
     by = {d: a[a["design"] == d].set_index("replicate") for d in range(4)}
     for arm in ("rechallenge", "control"):
@@ -114,7 +114,7 @@ def test_futility_look_stops_early_and_only_removes_rejections(tmp_path):
         {"interim": {"after_first_scans": 25, "rule": "dcr_difference", "stop_below": 0.0}},
         {"interim": {"after_first_scans": 25, "rule": "dcr_difference", "stop_below": -1.0}},
     ])])
-    r = sim.run(sc, tmp_path / "look", replicates=600, seed=11)
+    r = sim.run(sc, tmp_path / "look", replicates=600, report=False, seed=11)
     a = r.analyses
     base = a[a["design"] == 0].set_index("replicate")
     for d in (1, 2):
@@ -189,8 +189,8 @@ def test_a_dcr_comparison_is_null_only_when_the_pfs_laws_are_equal(tmp_path):
     cycle 12' differ between the arms, so the rejection rate is a power, not a type I error."""
     sc = sim.load_scenario(SCENARIOS / "null.yaml", ["effects.rechallenge.median_pfs_true_months=1.0",
                                                      _variants([{"dcr_definition": "controlled"}])])
-    s = sim.run(sc, tmp_path / "r", replicates=100, seed=1).summary
+    s = sim.run(sc, tmp_path / "r", replicates=100, report=False, seed=1).summary
     assert metric(s, "power", 1)["estimate"] > 0.3
     assert not [r for r in s["metrics"] if r["metric"] == "type_I_error"]
-    null = sim.run(SCENARIOS / "null.yaml", tmp_path / "n", replicates=50, seed=1).summary
+    null = sim.run(SCENARIOS / "null.yaml", tmp_path / "n", replicates=50, report=False, seed=1).summary
     assert metric(null, "type_I_error")["estimate"] is not None

@@ -194,7 +194,7 @@ def test_a_short_cut_off_does_not_cut_the_primary_analysis():
 def test_a_trial_that_screens_nobody_is_summarized(tmp_path):
     empty = simulate(TrialModel(scenario("expected", "accrual.max_months=0.01")), 1, 0)
     assert len(empty.patients["patient"]) == 0 and empty.patients["controlled_at_ref"].dtype == bool
-    r = sim.run(scenario("expected", "accrual.max_months=0.5"), tmp_path / "e", replicates=20, seed=1, workers=1)
+    r = sim.run(scenario("expected", "accrual.max_months=0.5"), tmp_path / "e", replicates=20, report=False, seed=1, workers=1)
     assert r.summary["replicates"] == 20
     assert any("did not reach the target" in n for n in r.summary["notes"])
 

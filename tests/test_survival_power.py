@@ -61,7 +61,7 @@ def freedman_power(events: float) -> float:
 
 
 def _simulated(tmp_path, replicates: int):
-    r = sim.run(SCENARIOS / "textbook_survival.yaml", tmp_path / "run", replicates=replicates, seed=4509635)
+    r = sim.run(SCENARIOS / "textbook_survival.yaml", tmp_path / "run", replicates=replicates, report=False, seed=4509635)
     return r.summary
 
 

@@ -14,7 +14,7 @@ from sim.engine.run import Target, run
 def test_runs_until_the_power_mcse_is_reached_and_is_a_prefix_of_a_plain_run(tmp_path):
     sc = sim.load_scenario(SCENARIOS / "plain_binary.yaml", ["monte_carlo.replicates=5000", "monte_carlo.workers=1",
                                                              "monte_carlo.chunk_size=50"])
-    r = run(sc, tmp_path / "t", target=Target(0.015))
+    r = run(sc, tmp_path / "t", target=Target(0.015), report=False)
     t = r.summary["target"]
     assert t["reached"] and t["achieved_mcse"] <= 0.015
     power = metric(r.summary, "power")
@@ -22,7 +22,7 @@ def test_runs_until_the_power_mcse_is_reached_and_is_a_prefix_of_a_plain_run(tmp
     # Enough replicates, not many more than needed: p(1-p)/target^2, plus the 10% margin and a chunk.
     needed = power["estimate"] * (1 - power["estimate"]) / 0.015 ** 2
     assert needed <= t["replicates_needed"] <= 1.1 * needed + 100 and t["replicates_needed"] < 5000
-    plain = sim.run(sc, tmp_path / "p", replicates=t["replicates_needed"])
+    plain = sim.run(sc, tmp_path / "p", replicates=t["replicates_needed"], report=False)
     assert metric(plain.summary, "power") == power
 
 

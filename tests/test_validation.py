@@ -13,7 +13,7 @@ from conftest import SCENARIOS, metric
 
 
 def test_plain_binary_power_matches_exact_enumeration(tmp_path):
-    result = sim.run(SCENARIOS / "plain_binary.yaml", tmp_path / "run", replicates=4000, seed=12345, workers=2)
+    result = sim.run(SCENARIOS / "plain_binary.yaml", tmp_path / "run", replicates=4000, report=False, seed=12345, workers=2)
     power = metric(result.summary, "power")
     exact = exact_power(25, 25, 0.60, 0.35, "fisher", 0.025, "one")
     assert metric(result.summary, "exact_power")["estimate"] == pytest.approx(exact, abs=1e-12)
@@ -29,7 +29,7 @@ def test_plain_binary_power_matches_exact_enumeration(tmp_path):
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("default") / "run"
-    return sim.run(SCENARIOS / "default.yaml", out, replicates=1500, seed=2024, workers=2)
+    return sim.run(SCENARIOS / "default.yaml", out, replicates=1500, report=False, seed=2024, workers=2)
 
 
 @pytest.mark.parametrize("name", [
@@ -73,20 +73,20 @@ def test_summary_contract(default_run):
 
 
 def test_same_seed_same_metrics_for_1_and_2_workers(tmp_path):
-    runs = [sim.run(SCENARIOS / "expected.yaml", tmp_path / f"w{w}", replicates=240, seed=99, workers=w,
+    runs = [sim.run(SCENARIOS / "expected.yaml", tmp_path / f"w{w}", replicates=240, report=False, seed=99, workers=w,
                     chunk_size=40) for w in (1, 2)]
     assert runs[0].summary["metrics"] == runs[1].summary["metrics"]
     assert runs[0].replicates.equals(runs[1].replicates)
 
 
 def test_a_different_seed_gives_different_trials(tmp_path):
-    a = sim.run(SCENARIOS / "expected.yaml", tmp_path / "a", replicates=40, seed=1, workers=1)
-    b = sim.run(SCENARIOS / "expected.yaml", tmp_path / "b", replicates=40, seed=2, workers=1)
+    a = sim.run(SCENARIOS / "expected.yaml", tmp_path / "a", replicates=40, report=False, seed=1, workers=1)
+    b = sim.run(SCENARIOS / "expected.yaml", tmp_path / "b", replicates=40, report=False, seed=2, workers=1)
     assert not a.replicates["n_screened"].equals(b.replicates["n_screened"])
 
 
 @pytest.mark.slow
 def test_null_type_one_error_of_fisher_is_at_most_alpha(tmp_path):
-    result = sim.run(SCENARIOS / "null.yaml", tmp_path / "null", replicates=20000, seed=5, workers=2)
+    result = sim.run(SCENARIOS / "null.yaml", tmp_path / "null", replicates=20000, report=False, seed=5, workers=2)
     power = metric(result.summary, "power")
     assert power["estimate"] <= 0.10 + 2 * power["mcse"]

@@ -184,4 +184,4 @@ def oc_table(rows: list[dict], labels: dict, title: str, path: Path) -> list[Pat
         if i == 0:
             cell.set_facecolor("#eef2f8")
     ax.set_title(title, fontsize=10)
-    return save(fig, path)
+    return save(fig, path, formats=(".png",))  # a table: PNG for slides (the report has it as HTML)
