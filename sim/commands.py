@@ -24,6 +24,23 @@ def _stop_like_ctrl_c(signum, frame):
     raise KeyboardInterrupt
 
 
+#: The cap on replicates when --target-mcse is given without --replicates.
+TARGET_CAP = 100_000
+
+
+def _target(args):
+    """--target-mcse/--target-metric as a Target (None without them); --replicates becomes the cap."""
+    if args.target_mcse is None:
+        return None
+    from .engine.run import Target
+
+    if not (math.isfinite(args.target_mcse) and 0 < args.target_mcse < 1e6):
+        raise UserError(f"--target-mcse {args.target_mcse}: must be a positive number")
+    if args.replicates is None:
+        args.replicates = TARGET_CAP
+    return Target(args.target_mcse, args.target_metric)
+
+
 def run_command(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -33,15 +50,7 @@ def run_command(args) -> int:
     from .scenario.loader import load_scenario
 
     overrides = list(args.overrides)
-    target = None
-    if args.target_mcse is not None:
-        from .engine.run import Target
-
-        if not (math.isfinite(args.target_mcse) and 0 < args.target_mcse < 1e6):
-            raise UserError(f"--target-mcse {args.target_mcse}: must be a positive number")
-        target = Target(args.target_mcse, args.target_metric)
-        if args.replicates is None:
-            args.replicates = 100_000
+    target = _target(args)
     for field, value in (("replicates", args.replicates), ("seed", args.seed), ("workers", args.workers)):
         if value is not None:
             overrides.append(f"monte_carlo.{field}={value}")
@@ -78,16 +87,9 @@ def compare_command(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .engine.compare import compare
-    from .engine.run import Target
     from .report.console import print_comparison
 
-    target = None
-    if args.target_mcse is not None:
-        if not (math.isfinite(args.target_mcse) and 0 < args.target_mcse < 1e6):
-            raise UserError(f"--target-mcse {args.target_mcse}: must be a positive number")
-        target = Target(args.target_mcse, args.target_metric)
-        if args.replicates is None:
-            args.replicates = 100_000
+    target = _target(args)
     mc = {k: v for k, v in (("replicates", args.replicates), ("seed", args.seed), ("workers", args.workers))
           if v is not None}
     console = Console(stderr=True)

@@ -75,6 +75,22 @@ COMPARISON = (("power", "power"), ("type_I_error", "type I error"), ("exact_powe
               ("time_to_primary_analysis_months", "months to analysis"))
 
 
+def comparison_cells(summary: dict) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """The design comparison of one run as text: headings, then (design, cells) per design."""
+    designs = [d["label"] for d in summary.get("designs", [])]
+    by = {(r["design"], r["metric"]): r for r in summary["metrics"]}
+    shown = [(m, h) for m, h in COMPARISON if any((d, m) in by for d in designs)]
+    body = []
+    for d in designs:
+        cells = []
+        for m, _ in shown:
+            r = by.get((d, m))
+            cells.append("" if r is None or r["estimate"] is None else
+                         f"{r['estimate']:.3f}" + ("" if not r["mcse"] else f" ± {r['mcse']:.3f}"))
+        body.append((d, cells))
+    return [h for _, h in shown], body
+
+
 def _fmt(x, digits=3) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
@@ -111,18 +127,12 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
     console.print(_table("The simulated trials (any analysis)", [r for r in rows if r["design"] is None],
                          configured))
     if len(designs) > 1:
-        by = {(r["design"], r["metric"]): r for r in rows}
+        headings, body = comparison_cells(summary)
         table = Table(title="Analysis variants on the same simulated trials (estimate ± MCSE)")
         table.add_column("design")
-        shown = [(m, h) for m, h in COMPARISON if any((d, m) in by for d in designs)]
-        for _, heading in shown:
+        for heading in headings:
             table.add_column(heading, justify="right")
-        for d in designs:
-            cells = []
-            for m, _ in shown:
-                r = by.get((d, m))
-                cells.append("" if r is None or r["estimate"] is None else
-                             f"{r['estimate']:.3f}" + ("" if not r["mcse"] else f" ± {r['mcse']:.3f}"))
+        for d, cells in body:
             table.add_row(d, *cells)
         console.print(table)
     t = summary.get("target")

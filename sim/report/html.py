@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import plots
-from .console import COMPARISON, LABELS
+from .console import LABELS, comparison_cells
 
 QUESTION = (
     "NCT04509635 randomizes 50 patients with RAS wild-type colorectal cancer liver metastases, whose "
@@ -86,21 +86,13 @@ def _sources(source_text: str | None) -> str:
 
 
 def _variants_table(summary: dict) -> str:
-    labels = [d["label"] for d in summary.get("designs", [])]
-    if len(labels) < 2:
+    if len(summary.get("designs", [])) < 2:
         return ""
-    by = {(r["design"], r["metric"]): r for r in summary["metrics"]}
-    shown = [(m, h) for m, h in COMPARISON if any((d, m) in by for d in labels)]
-    out = ["<table><tr><th>design</th>" + "".join(f"<th>{html.escape(h)}</th>" for _, h in shown) + "</tr>"]
-    for d in labels:
-        cells = []
-        for m, _ in shown:
-            r = by.get((d, m))
-            cells.append("" if r is None or r["estimate"] is None else
-                         f"{r['estimate']:.3f}" + ("" if not r["mcse"] else f" ± {r['mcse']:.3f}"))
-        out.append(f"<tr><td>{html.escape(d)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    out.append("</table>")
-    return "".join(out)
+    headings, body = comparison_cells(summary)
+    head = "<tr><th>design</th>" + "".join(f"<th>{html.escape(h)}</th>" for h in headings) + "</tr>"
+    rows = "".join(f"<tr><td>{html.escape(d)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+                   for d, cells in body)
+    return f"<table>{head}{rows}</table>"
 
 
 def _headline(summary: dict) -> str:
