@@ -9,7 +9,6 @@ import pytest
 
 import sim
 from conftest import SCENARIOS
-from sim.scenario.loader import ScenarioError
 
 
 def _grid(tmp_path, body: str):

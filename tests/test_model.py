@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.model import imaging, streams
+from sim.model import imaging
 from sim.model.accrual import ArrivalClock
 from sim.model.randomization import CONTROL, RECHALLENGE, BlockRandomizer
 from sim.model.record import END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, RANDOMIZED

@@ -52,7 +52,7 @@ def sample_size_sawtooth(grid, summary, target: float, path: Path) -> list[Path]
     return save(fig, path)
 
 
-def power_curve_data(table) -> "pd.DataFrame":
+def power_curve_data(table):
     """The points of the power curve: per design and sweep value, simulated power (or type I error)
     with its MCSE, and the exact power where the design has one. The test of the plot reads this."""
     import pandas as pd
