@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     r = sub.add_parser("run", help="simulate a scenario and report power with its Monte Carlo error")
-    r.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO), help="scenario YAML (default: %(default)s)")
+    r.add_argument("scenario", nargs="?", default=None,
+                   help=f"scenario YAML (default: {DEFAULT_SCENARIO}; with --resume: the run's own resolved scenario)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a field, e.g. --set effects.rechallenge.dcr=0.6 (repeatable)")
     r.add_argument("--replicates", type=_positive_int, help="override monte_carlo.replicates")
@@ -54,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=_positive_int, help="override monte_carlo.workers")
     r.add_argument("--out", type=Path, help="results folder (default: results/<scenario>-<time>)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--resume", type=Path, metavar="DIR",
+                   help="continue a run that was stopped or killed in DIR (same scenario, seed and version)")
     r.add_argument("--target-mcse", type=float, metavar="SE",
                    help="run replicates in batches until the MCSE of --target-metric is at most SE for every "
                         "design; --replicates is then the cap (default 100000)")

@@ -54,16 +54,36 @@ def run_command(args) -> int:
     for field, value in (("replicates", args.replicates), ("seed", args.seed), ("workers", args.workers)):
         if value is not None:
             overrides.append(f"monte_carlo.{field}={value}")
-    scenario = load_scenario(args.scenario, overrides)
-    out = args.out or default_out_dir(scenario)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a folder")
-    if out.exists() and any(out.iterdir()):
-        raise UserError(f"--out {out}: folder is not empty; choose a new folder so that runs do not mix")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"--out {out}: cannot create the results folder ({e.strerror or e})") from None
+    from .cli import DEFAULT_SCENARIO
+
+    source = args.scenario
+    if args.resume is not None:
+        if args.out is not None and Path(args.out) != args.resume:
+            raise UserError("--resume continues in its own folder; drop --out")
+        if not args.resume.is_dir():
+            raise UserError(f"--resume {args.resume}: no such run folder")
+        if source is None:  # the run's own scenario, as it resolved it (its source copy stays)
+            source = args.resume / "scenario.resolved.yaml"
+            if not source.exists():
+                raise UserError(f"--resume {args.resume}: no scenario.resolved.yaml there; it is not a run folder")
+    source = source or DEFAULT_SCENARIO
+    scenario = load_scenario(source, overrides)
+    if args.resume is not None:
+        from .engine.run import check_resume
+
+        out = args.resume
+        check_resume(scenario, out)  # before anything starts
+    else:
+        out = args.out or default_out_dir(scenario)
+        if out.exists() and not out.is_dir():
+            raise UserError(f"--out {out}: exists and is not a folder")
+        if out.exists() and any(out.iterdir()):
+            raise UserError(f"--out {out}: folder is not empty; choose a new folder so that runs do not mix "
+                            f"(or --resume {out} to continue it)")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"--out {out}: cannot create the results folder ({e.strerror or e})") from None
     console = Console(stderr=True)
     mc = scenario.monte_carlo
     if target is None:
@@ -76,7 +96,9 @@ def run_command(args) -> int:
     with Progress(TextColumn("replicates"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=args.quiet) as bar:
         task = bar.add_task("run", total=mc.replicates)
-        result = run(scenario, out, progress=lambda n: bar.advance(task, n), target=target, source=args.scenario)
+        resumed = args.resume is not None
+        result = run(scenario, out, progress=lambda n: bar.advance(task, n), target=target,
+                     source=None if resumed and args.scenario is None else source, resume=resumed)
     print_summary(result.summary)
     Console(stderr=True).print(f"results written to {out}/ (report.html, summary.json, replicates.parquet, analyses.parquet, scenario.resolved.yaml)")
     return 130 if result.summary["interrupted"] else 0

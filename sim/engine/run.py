@@ -1,6 +1,7 @@
 """A whole Monte Carlo run: resolve the scenario, run the replicates, write the output contract.
 
 results/<run>/
+  checkpoint.json         scenario, seed and package version, checked by --resume
   scenario.resolved.yaml  the scenario with every default filled in
   chunks/                 finished chunks (kept if the run is interrupted)
   replicates.parquet      one row per replicate: what each simulated trial yielded (extract.py)
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import json
 import math
 import platform
 import re
@@ -67,12 +69,60 @@ class Target:
     metric: str = "power"
 
 
+CHECKPOINT = "checkpoint.json"
+
+
+def checkpoint_of(scenario: Scenario) -> dict:
+    """What a resumed run must share with the run it continues: the scenario (but for the number of
+    workers, which does not change results), the seed, and the package version."""
+    dumped = scenario.model_dump(mode="json")
+    dumped["monte_carlo"].pop("workers", None)
+    return {"scenario": dumped, "seed": scenario.monte_carlo.seed,
+            "version": versions()["rechallenge-sim"]}
+
+
+def _differences(a, b, path="") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in dict.fromkeys([*a, *b]):
+            out += _differences(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
+        return out
+    return [] if a == b else [f"{path}: {b!r} in the checkpoint, {a!r} now"]
+
+
+def check_resume(scenario: Scenario, out: Path) -> None:
+    """Refuse to resume ``out`` with another scenario, seed or package version (naming what differs)."""
+    path = out / CHECKPOINT
+    if not path.exists():
+        raise UserError(f"--resume {out}: no {CHECKPOINT} there; it is not a run folder (or the run predates resume)")
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise UserError(f"--resume {out}: cannot read {CHECKPOINT} ({e})") from None
+    now = checkpoint_of(scenario)
+    for key, what in (("version", "package version"), ("seed", "seed")):
+        if saved.get(key) != now[key]:
+            raise UserError(f"--resume {out}: the {what} differs from the checkpoint's ({saved.get(key)!r} there, "
+                            f"{now[key]!r} now); resume with the same {what}, or start a new run")
+    diff = _differences(now["scenario"], saved.get("scenario", {}))
+    if diff:
+        raise UserError(f"--resume {out}: the scenario differs from the checkpoint's: " + "; ".join(diff[:5])
+                        + ("; ..." if len(diff) > 5 else ""))
+
+
 def run(scenario: Scenario, out: Path, progress=None, target: Target | None = None,
-        source: Path | None = None, report: bool = True) -> RunResult:
-    """Run the replicates into ``out`` and summarize them; ``report``: also write report.html."""
-    if (out / CHUNK_DIR).is_dir() and any((out / CHUNK_DIR).iterdir()):
+        source: Path | None = None, report: bool = True, resume: bool = False) -> RunResult:
+    """Run the replicates into ``out`` and summarize them; ``report``: also write report.html.
+
+    ``resume``: continue a run killed at any point: the chunks on disk are kept (each is written
+    atomically), the others are run, and the summary is that of an uninterrupted run."""
+    if resume:
+        check_resume(scenario, out)
+    elif (out / CHUNK_DIR).is_dir() and any((out / CHUNK_DIR).iterdir()):
         raise UserError(f"{out}: already holds chunks of another run; choose a new folder so that runs do not mix")
     out.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        write_json(out / CHECKPOINT, checkpoint_of(scenario))
     (out / "scenario.resolved.yaml").write_text(to_yaml(scenario))
     if source is not None:  # the file as written: its comments carry the sources of the assumptions
         (out / "scenario.source.yaml").write_text(Path(source).read_text(encoding="utf-8"), encoding="utf-8")

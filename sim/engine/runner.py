@@ -47,6 +47,7 @@ def write_chunk(out: Path, result: ChunkResult) -> None:
 
 
 def finished_chunks(out: Path) -> list[str]:
+    """Stems of the complete chunks (their trial rows, written last, exist)."""
     d = out / CHUNK_DIR
     return sorted(p.name.removesuffix(".trials.parquet") for p in d.glob("chunk_*.trials.parquet"))
 
@@ -83,7 +84,8 @@ def run_replicates(scenario: Scenario, out: Path, progress=None, start: int = 0,
     mc = scenario.monte_carlo
     payload = scenario.model_dump_json()
     stop = mc.replicates if stop is None else stop
-    todo = [(a, b) for a, b in chunk_ranges(stop, mc.chunk_size) if a >= start]
+    done = set(finished_chunks(out))  # a resumed run skips the chunks already on disk
+    todo = [(a, b) for a, b in chunk_ranges(stop, mc.chunk_size) if a >= start and _chunk_stem(a) not in done]
     t0 = time.perf_counter()
     interrupted = False
     tasks = (delayed(run_chunk)(payload, mc.seed, a, b) for a, b in todo)
