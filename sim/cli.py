@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=_positive_int, help="override monte_carlo.workers")
     r.add_argument("--out", type=Path, help="results folder (default: results/<scenario>-<time>)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--backend", choices=["local", "dask"], help="where replicates run (override monte_carlo.backend)")
+    r.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler, e.g. tcp://host:8786 (implies --backend dask; "
+                   "without it --backend dask starts a LocalCluster of --workers processes)")
     r.add_argument("--resume", type=Path, metavar="DIR",
                    help="continue a run that was stopped or killed in DIR (same scenario, seed and version)")
     r.add_argument("--target-mcse", type=float, metavar="SE",
@@ -88,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=_positive_int, help="worker processes")
     c.add_argument("--out", type=Path, help="results folder (default: results/compare-<name>-<time>)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--backend", choices=["local", "dask"], help="where replicates run")
+    c.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler, e.g. tcp://host:8786 (implies --backend dask)")
     c.add_argument("--target-mcse", type=float, metavar="SE", help="per simulation: run until the MCSE of "
                    "--target-metric is at most SE for every design")
     c.add_argument("--target-metric", default="power", metavar="METRIC")

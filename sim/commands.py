@@ -51,9 +51,12 @@ def run_command(args) -> int:
 
     overrides = list(args.overrides)
     target = _target(args)
-    for field, value in (("replicates", args.replicates), ("seed", args.seed), ("workers", args.workers)):
+    if args.scheduler is not None and args.backend is None:
+        args.backend = "dask"
+    for field, value in (("replicates", args.replicates), ("seed", args.seed), ("workers", args.workers),
+                         ("backend", args.backend), ("scheduler", args.scheduler)):
         if value is not None:
-            overrides.append(f"monte_carlo.{field}={value}")
+            overrides.append(f"monte_carlo.{field}={json.dumps(value) if field == 'scheduler' else value}")
     from .cli import DEFAULT_SCENARIO
 
     source = args.scenario
@@ -112,8 +115,10 @@ def compare_command(args) -> int:
     from .report.console import print_comparison
 
     target = _target(args)
-    mc = {k: v for k, v in (("replicates", args.replicates), ("seed", args.seed), ("workers", args.workers))
-          if v is not None}
+    if args.scheduler is not None and args.backend is None:
+        args.backend = "dask"
+    mc = {k: v for k, v in (("replicates", args.replicates), ("seed", args.seed), ("workers", args.workers),
+                            ("backend", args.backend), ("scheduler", args.scheduler)) if v is not None}
     console = Console(stderr=True)
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     with Progress(TextColumn("replicates (all simulations)"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -73,10 +73,11 @@ CHECKPOINT = "checkpoint.json"
 
 
 def checkpoint_of(scenario: Scenario) -> dict:
-    """What a resumed run must share with the run it continues: the scenario (but for the number of
-    workers, which does not change results), the seed, and the package version."""
+    """What a resumed run must share with the run it continues: the scenario (but for where the
+    replicates run, which does not change results), the seed, and the package version."""
     dumped = scenario.model_dump(mode="json")
-    dumped["monte_carlo"].pop("workers", None)
+    for how in ("workers", "backend", "scheduler"):  # where replicates run does not change them
+        dumped["monte_carlo"].pop(how, None)
     return {"scenario": dumped, "seed": scenario.monte_carlo.seed,
             "version": versions()["rechallenge-sim"]}
 

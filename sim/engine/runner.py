@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, parallel_config
 
+from ..errors import UserError
 from ..scenario.schema import Scenario
 from .chunk import ChunkResult, run_chunk
 
@@ -90,7 +91,9 @@ def run_replicates(scenario: Scenario, out: Path, progress=None, start: int = 0,
     interrupted = False
     tasks = (delayed(run_chunk)(payload, mc.seed, a, b) for a, b in todo)
     try:
-        if mc.workers == 1:
+        if mc.backend == "dask":
+            _run_on_dask(mc, payload, todo, out, progress)
+        elif mc.workers == 1:
             for a, b in todo:
                 _keep(out, run_chunk(payload, mc.seed, a, b), progress)
         else:
@@ -102,6 +105,35 @@ def run_replicates(scenario: Scenario, out: Path, progress=None, start: int = 0,
     except KeyboardInterrupt:
         interrupted = True
     return interrupted, time.perf_counter() - t0
+
+
+def _run_on_dask(mc, payload: str, todo, out: Path, progress) -> None:
+    """Chunks as dask.distributed tasks: on the cluster at mc.scheduler, or on a LocalCluster of
+    mc.workers processes. Each chunk is written by this process as it arrives, as with joblib."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise UserError("monte_carlo.backend dask needs dask.distributed: pip install 'rechallenge-sim[dask]'") from None
+    if mc.scheduler:
+        try:
+            client = Client(mc.scheduler, timeout="10s")
+        except (OSError, TimeoutError) as e:
+            raise UserError(f"monte_carlo.scheduler {mc.scheduler}: cannot reach the dask scheduler ({e})") from None
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=mc.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    futures = []
+    try:
+        futures = client.map(run_chunk, [payload] * len(todo), [mc.seed] * len(todo), [a for a, _ in todo],
+                             [b for _, b in todo], pure=False)
+        for future in as_completed(futures):
+            _keep(out, future.result(), progress)
+    finally:
+        client.cancel(futures)
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def write_json(path: Path, obj) -> None:

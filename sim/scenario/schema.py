@@ -424,6 +424,16 @@ class MonteCarlo(Strict):
     seed: Annotated[int, Field(ge=0), _Number] = 20200901
     workers: PosInt = 1
     chunk_size: PosInt = Field(100, description="replicates per chunk written to disk")
+    backend: Literal["local", "dask"] = Field(
+        "local", description="local: joblib worker processes on this machine; dask: dask.distributed, on the "
+        "cluster at `scheduler`, or on a LocalCluster of `workers` processes without one (results are identical)")
+    scheduler: str | None = Field(None, min_length=1, description="dask scheduler address, e.g. tcp://host:8786")
+
+    @model_validator(mode="after")
+    def _scheduler_needs_dask(self):
+        if self.scheduler is not None and self.backend != "dask":
+            raise ValueError("scheduler goes with backend: dask")
+        return self
 
 
 class Scenario(Strict):
