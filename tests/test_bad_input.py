@@ -128,7 +128,7 @@ FILE_CASES = [
                ["@FILE@:@LINE@: effects.control.dcr:", "Input should be a valid number", "(got 'high')"],
                ["dcr: high"]),
     _file_case("list-where-a-section-goes", set_value("monte_carlo", "[4000, 20200901]"),
-               ["@FILE@:@LINE@: monte_carlo: should be a section of fields (replicates, seed, workers, chunk_size)",
+               ["@FILE@:@LINE@: monte_carlo: should be a section of fields (replicates, seed, workers, chunk_size, backend, scheduler)",
                 "not list", "(got [4000, 20200901])"],
                ["monte_carlo:\n  [4000"]),
     _file_case("text-where-a-section-goes", set_value("screening", "fast"),
