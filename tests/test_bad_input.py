@@ -265,7 +265,7 @@ SET_CASES = [
               expect=["--set randomization.strata.0.name=site: randomization.strata: no item 0 in a list of 0",
                       "the list is empty; set the whole list"]),
     _set_case("set-field-under-a-value", "analysis.alpha.low=0.01",
-              expect=["--set analysis.alpha.low=0.01: analysis.alpha is a value, not a section"]),
+              expect=["--set analysis.alpha.low=0.01: analysis.alpha: is 0.1 in the scenario, not a section of fields"]),
     _set_case("set-nan", "analysis.alpha=.nan",
               expect=["--set analysis.alpha=.nan: analysis.alpha: nan is not allowed; give a finite number"]),
     _set_case("set-yaml-syntax-error", "analysis.alpha=[0.1",

@@ -166,8 +166,14 @@ def _parse(text: str) -> tuple[Any, dict[tuple, int]]:
         here = [path for path, line in lines.items() if mark and line == mark.line + 1]
         at = f"{_dotted(here[0])}: " if len(here) == 1 else ""
         raise _YamlProblem(mark.line + 1 if mark else None, f"{at}not valid YAML: {problem}") from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow (control characters, ...)
+        line = text[: e.position].count("\n") + 1 if isinstance(e.position, int) else None
+        char = f"0x{e.character:02x}" if isinstance(e.character, int) else repr(e.character)
+        raise _YamlProblem(line, f"not valid YAML: {e.reason} (character {char} at offset {e.position}); "
+                                 f"remove it or save the file as plain text") from None
     except yaml.YAMLError as e:
-        raise _YamlProblem(None, f"not valid YAML: {type(e).__name__}") from None
+        detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise _YamlProblem(None, f"not valid YAML: {detail}") from None
     except RecursionError:
         raise _YamlProblem(None, "not valid YAML: nested too deeply") from None
     return data, lines
@@ -194,7 +200,8 @@ def apply_override(data: dict, assignment: str) -> tuple[str, ...]:
         elif isinstance(node, dict):
             node = node.setdefault(part, {})
         else:
-            raise ScenarioError(f"--set {assignment}: {_dotted(parts[:depth])} is a value, not a section")
+            raise ScenarioError(f"--set {assignment}: {_dotted(parts[:depth])}: is {_describe_value(node)} in the "
+                                f"scenario, not a section of fields")
     last = parts[-1]
     if isinstance(node, list):
         if not isinstance(last, int) or last >= len(node):
@@ -203,7 +210,8 @@ def apply_override(data: dict, assignment: str) -> tuple[str, ...]:
     elif isinstance(node, dict):
         node[last] = value
     else:
-        raise ScenarioError(f"--set {assignment}: {_dotted(parts[:-1])} is a value, not a section")
+        raise ScenarioError(f"--set {assignment}: {_dotted(parts[:-1])}: is {_describe_value(node)} in the "
+                            f"scenario, not a section of fields")
     return tuple(parts)
 
 
