@@ -73,9 +73,11 @@ def test_adding_variants_does_not_rerun_or_change_the_simulation(monkeypatch):
         [{"test": t} for t in ("chisq", "chisq_cc", "boschloo", "barnard", "bayes")]
         + [{"dcr_definition": "controlled"}, {"dcr_definition": "best_response"}, {"population": "evaluable"},
            {"interim": {"after_first_scans": 25}}])])
+    import sim.model.trial as model_trial
+
     calls = []
-    real = chunk.simulate
-    monkeypatch.setattr(chunk, "simulate", lambda *a: calls.append(a) or real(*a))
+    real = model_trial.run_trial
+    monkeypatch.setattr(model_trial, "run_trial", lambda *a: calls.append(a) or real(*a))
     one = chunk.run_chunk(base.model_dump_json(), 3, 0, 6)
     many = chunk.run_chunk(ten.model_dump_json(), 3, 0, 6)
     assert len(calls) == 12  # one simulation per replicate, however many designs

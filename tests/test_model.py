@@ -85,12 +85,13 @@ def test_progression_is_seen_only_at_scans_or_death_without_clinical_detection()
 
 
 def test_ctdna_mutant_probability_decays_with_the_half_life():
+    from sim.model.screening import p_mutant
+
     sc = scenario("expected")
-    t = sim.model.trial.Trial(TrialModel(sc), 1, 0, __import__("simpy").Environment())
     rm = sc.screening.ras_mutant
-    p0 = t.p_mutant(rm.reference_months_since_cetuximab)
+    p0, p1 = p_mutant(sc.screening, np.array([0.0, rm.half_life_months]) + rm.reference_months_since_cetuximab)
     assert p0 == pytest.approx(rm.prob_at_reference)
-    assert t.p_mutant(rm.reference_months_since_cetuximab + rm.half_life_months) == pytest.approx(p0 / 2)
+    assert p1 == pytest.approx(p0 / 2)
 
 
 def test_screen_failure_shares_match_the_configured_probabilities():

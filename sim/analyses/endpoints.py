@@ -25,6 +25,22 @@ def randomized(table: TrialTable) -> np.ndarray:
     return table.patients["arm"] >= 0
 
 
+def per_patient(table: TrialTable, value):
+    """A trial-level value (a scalar, or one per trial of a stacked table) on each patient row."""
+    value = np.asarray(value)
+    return value if value.ndim == 0 else value[table.patients["trial"]]
+
+
+def per_trial_max(table: TrialTable, rows: np.ndarray, values: np.ndarray):
+    """Max of ``values[rows]`` within each trial (NaN without rows; a NaN value makes it NaN)."""
+    if not table.stacked:
+        return float(np.max(values[rows])) if rows.any() else math.nan
+    out = np.full(table.n_trials, -np.inf)
+    np.maximum.at(out, table.patients["trial"][rows], values[rows])
+    out[out == -np.inf] = np.nan
+    return out
+
+
 def scan_number(table: TrialTable) -> np.ndarray:
     """0-based number of each scan-log row among its patient's scans (the log is in time order)."""
     patient = table.scans["patient"]
@@ -55,25 +71,25 @@ def outcome_known_rel(table: TrialTable, number: np.ndarray, scans: int) -> np.n
     return np.where(np.isnan(kth), p["end_rel"], kth)
 
 
-def outcomes_known_day(table: TrialTable, number: np.ndarray, scans: int) -> float:
-    """Day (since the first site opened) by which every randomized patient's outcome is known."""
-    r = randomized(table)
-    if not r.any():
-        return math.nan
-    return float(np.max(table.patients["tx_start_day"][r] + outcome_known_rel(table, number, scans)[r]))
+def outcomes_known_day(table: TrialTable, number: np.ndarray, scans: int):
+    """Day (since the first site opened) by which every randomized patient's outcome is known
+    (one per trial of a stacked table)."""
+    return per_trial_max(table, randomized(table),
+                         table.patients["tx_start_day"] + outcome_known_rel(table, number, scans))
 
 
-def analysis_day(table: TrialTable, number: np.ndarray, scans: int, months: float | None) -> float:
+def analysis_day(table: TrialTable, number: np.ndarray, scans: int, months: float | None):
     if months is None:
         return outcomes_known_day(table, number, scans)
     return table.last_randomized_day + months * DAYS_PER_MONTH
 
 
-def _scanned_by(table: TrialTable, cut_day: float) -> np.ndarray:
+def _scanned_by(table: TrialTable, cut_day) -> np.ndarray:
     """Scan-log rows done by cut_day, compared in absolute days exactly as analysis days are computed
     (tx_start_day + day_rel), so the scan that sets an analysis day is always inside it."""
     sc = table.scans
-    return table.patients["tx_start_day"][sc["patient"]] + sc["day_rel"] <= cut_day
+    cut = per_patient(table, cut_day)
+    return table.patients["tx_start_day"][sc["patient"]] + sc["day_rel"] <= (cut[sc["patient"]] if cut.ndim else cut)
 
 
 def best_category(table: TrialTable, number: np.ndarray, scans: int, cut_day: float) -> np.ndarray:
@@ -89,7 +105,7 @@ def best_category(table: TrialTable, number: np.ndarray, scans: int, cut_day: fl
 def first_scan_category(table: TrialTable, cut_day: float) -> np.ndarray:
     """RECIST category at the first post-baseline scan if it happened by cut_day, else NE (0)."""
     p = table.patients
-    seen = p["tx_start_day"] + p["first_scan_rel"] <= cut_day  # NaN (no scan) compares False
+    seen = p["tx_start_day"] + p["first_scan_rel"] <= per_patient(table, cut_day)  # NaN (no scan) compares False
     return np.where(seen, p["first_scan_cat"], imaging.NE)
 
 
@@ -143,7 +159,7 @@ def observed_pfs(table: TrialTable, cut_day: float, continuous: bool = False) ->
     withdrawal; otherwise censored at the cut or the withdrawal. NaN for patients not randomized.
     """
     p = table.patients
-    cut_rel = cut_day - p["tx_start_day"]
+    cut_rel = per_patient(table, cut_day) - p["tx_start_day"]
     if continuous:
         withdrawn = np.where(p["end_reason"] == END_WITHDRAWAL, p["end_rel"], np.inf)
         true = p["pfs_true_rel"]
@@ -163,7 +179,7 @@ def observed_os(table: TrialTable, cut_day: float) -> tuple[np.ndarray, np.ndarr
     """OS at a data cut: death seen by the cut (and before any withdrawal), else censored at the
     cut or at withdrawal."""
     p = table.patients
-    cut_rel = cut_day - p["tx_start_day"]
+    cut_rel = per_patient(table, cut_day) - p["tx_start_day"]
     withdrawn = np.where(p["end_reason"] == END_WITHDRAWAL, p["end_rel"], np.inf)
     death = p["os_true_rel"]
     event = (death <= cut_rel) & (death < withdrawn)

@@ -35,6 +35,7 @@ def km_median_bootstrap(time, event, cluster, n_boot: int = 200, seed: int = 0) 
 
     estimate = median_with(np.ones(len(t)))
     rng = np.random.default_rng(seed)
-    counts = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=n_boot).astype(float)
-    boots = np.array([median_with(c[members]) for c in counts])
+    uniform = np.full(len(ids), 1.0 / len(ids))
+    # One resample at a time: memory stays O(patients), not O(n_boot x clusters).
+    boots = np.array([median_with(rng.multinomial(len(ids), uniform).astype(float)[members]) for _ in range(n_boot)])
     return estimate, boots

@@ -10,7 +10,7 @@ import pandas as pd
 from ..analyses.decide import decide
 from ..analyses.design import AnalysisPlan
 from ..analyses.extract import extract, pooled_times
-from ..model.trial import TrialModel, simulate
+from ..model.trial import TrialModel, simulate_many
 from ..scenario.schema import Scenario
 
 
@@ -30,17 +30,13 @@ def _model(scenario_json: str) -> tuple[TrialModel, AnalysisPlan]:
 
 
 def run_chunk(scenario_json: str, seed: int, start: int, stop: int) -> ChunkResult:
+    """Simulate replicates start..stop-1, then analyse them together as one stacked table."""
     model, plan = _model(scenario_json)
-    rows, pooled = [], []
-    for i in range(start, stop):
-        table = simulate(model, seed, i)
-        row = extract(table, plan)
-        row["replicate"] = i
-        rows.append(row)
-        times = pooled_times(table, plan.continuous_pfs)
-        times["replicate"] = np.full(len(times["arm"]), i, dtype=np.int64)
-        pooled.append(times)
-    records = pd.DataFrame(rows)
-    records.insert(0, "replicate", records.pop("replicate"))
-    merged = {k: np.concatenate([t[k] for t in pooled]) for k in pooled[0]} if pooled else {}
-    return ChunkResult(start, records, decide(records, plan), merged)
+    records = pd.DataFrame({"replicate": np.arange(start, stop, dtype=np.int64)})
+    if stop <= start:
+        return ChunkResult(start, records, decide(records, plan), {})
+    table = simulate_many(model, seed, range(start, stop))
+    records = pd.concat([records, pd.DataFrame(extract(table, plan))], axis=1)
+    pooled = pooled_times(table, plan.continuous_pfs)
+    pooled["replicate"] = start + pooled.pop("trial")
+    return ChunkResult(start, records, decide(records, plan), pooled)

@@ -24,8 +24,8 @@ import pandas as pd
 
 from ..errors import UserError
 from ..scenario.grid import Cell, Grid, design_label, load_grid
-from .run import RunResult, Target, run, versions
-from .runner import write_json
+from .run import RunResult, Target, finish, prepare, run, versions
+from .runner import run_cells, write_json
 
 #: per-replicate columns of analyses.parquet compared between designs, and their metric names
 PAIRED = (("reject", "power"), ("n_screened", "n_screened"), ("n_randomized", "n_randomized"),
@@ -123,12 +123,20 @@ def compare(grid_path: str | Path, out: Path | None = None, progress=None, targe
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     runs = []
-    for j, cell in enumerate(cells):
+    folders = [out / "cells" / f"{j:03d}" for j in range(len(cells))]
+    if target is None:
+        # Every cell's chunks in one pool of tasks (design x scenario x chunk), then each cell's summary.
+        for cell, folder in zip(cells, folders):
+            prepare(cell.scenario, folder)
+        interrupted, elapsed = run_cells([(c.scenario, f) for c, f in zip(cells, folders)], progress)
         # One report for the comparison, not one per cell (each cell's summary.json has everything).
-        r = run(cell.scenario, out / "cells" / f"{j:03d}", progress, target, report=False)
-        runs.append(r)
-        if r.summary["interrupted"]:
-            break
+        runs = [finish(c.scenario, f, elapsed, interrupted, report_later=True) for c, f in zip(cells, folders)]
+    else:
+        for cell, folder in zip(cells, folders):
+            r = run(cell.scenario, folder, progress, target, report=False)
+            runs.append(r)
+            if r.summary["interrupted"]:
+                break
     cells = cells[: len(runs)]
     table, differences = _tidy(cells, runs), _differences(cells, runs)
     table.to_parquet(out / "compare.parquet", index=False)

@@ -27,7 +27,7 @@ from ..outcomes.laws import arm_laws, implied_log_hazard_ratio
 from ..scenario.loader import to_yaml
 from ..errors import UserError
 from ..scenario.schema import Scenario
-from .runner import CHUNK_DIR, read_chunks, run_replicates, write_json
+from .runner import CHUNK_DIR, read_chunks, run_replicates, sort_frame, write_json
 from .summarize import summarize
 
 PACKAGES = ("rechallenge-sim", "simpy", "numpy", "scipy", "pandas", "pydantic", "joblib", "pyarrow", "lifelines")
@@ -117,6 +117,16 @@ def run(scenario: Scenario, out: Path, progress=None, target: Target | None = No
 
     ``resume``: continue a run killed at any point: the chunks on disk are kept (each is written
     atomically), the others are run, and the summary is that of an uninterrupted run."""
+    prepare(scenario, out, source, resume)
+    if target is None:
+        interrupted, elapsed = run_replicates(scenario, out, progress)
+        return finish(scenario, out, elapsed, interrupted, report_later=not report)
+    return _run_to_target(scenario, out, progress, target, report)
+
+
+def prepare(scenario: Scenario, out: Path, source: Path | None = None, resume: bool = False) -> None:
+    """The run folder before any chunk: checkpoint (or its check, to resume), the resolved scenario and
+    the source file (its comments carry the sources of the assumptions)."""
     if resume:
         check_resume(scenario, out)
     elif (out / CHUNK_DIR).is_dir() and any((out / CHUNK_DIR).iterdir()):
@@ -125,12 +135,8 @@ def run(scenario: Scenario, out: Path, progress=None, target: Target | None = No
     if not resume:
         write_json(out / CHECKPOINT, checkpoint_of(scenario))
     (out / "scenario.resolved.yaml").write_text(to_yaml(scenario))
-    if source is not None:  # the file as written: its comments carry the sources of the assumptions
+    if source is not None:
         (out / "scenario.source.yaml").write_text(Path(source).read_text(encoding="utf-8"), encoding="utf-8")
-    if target is None:
-        interrupted, elapsed = run_replicates(scenario, out, progress)
-        return finish(scenario, out, elapsed, interrupted, report_later=not report)
-    return _run_to_target(scenario, out, progress, target, report)
 
 
 def target_mcse(rows: list[dict], metric: str) -> float | None:
@@ -201,9 +207,8 @@ def write_report(scenario: Scenario, out: Path, result: RunResult) -> Path:
 def finish(scenario: Scenario, out: Path, elapsed: float, interrupted: bool, report_later: bool = False) -> RunResult:
     """Summarize whatever chunks are on disk (all of them, or those an interruption left)."""
     records, analyses, pooled = read_chunks(out)
-    if len(records):
-        records = records.sort_values("replicate", ignore_index=True)
-        analyses = analyses.sort_values(["design", "replicate"], ignore_index=True)
+    records = sort_frame(records, ["replicate"])
+    analyses = sort_frame(analyses, ["design", "replicate"])
     records.to_parquet(out / "replicates.parquet", index=False)
     analyses.to_parquet(out / "analyses.parquet", index=False)
     configured = configured_figures(scenario)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from joblib import Parallel, delayed, parallel_config
 
 from ..errors import UserError
@@ -54,18 +55,60 @@ def finished_chunks(out: Path) -> list[str]:
 
 
 def read_chunks(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
-    """All finished chunks, in replicate order: trial rows, design rows, pooled patient times."""
+    """All finished chunks, in replicate order: trial rows, design rows, pooled patient times.
+
+    Memory stays near one copy of the data whatever the number of chunks: Parquet chunks are
+    concatenated as Arrow tables and converted to pandas once (freeing Arrow buffers as it goes),
+    and patient times are joined one column at a time."""
     d = out / CHUNK_DIR
-    trials, designs, pooled = [], [], []
-    for stem in finished_chunks(out):
-        trials.append(pd.read_parquet(d / f"{stem}.trials.parquet"))
-        designs.append(pd.read_parquet(d / f"{stem}.designs.parquet"))
+    stems = finished_chunks(out)
+    records = _read_parquet([d / f"{stem}.trials.parquet" for stem in stems])
+    analyses = _read_parquet([d / f"{stem}.designs.parquet" for stem in stems])
+    pooled: dict[str, list[np.ndarray]] = {}
+    for stem in stems:
         with np.load(d / f"{stem}.npz") as z:
-            pooled.append({k: z[k] for k in z.files})
-    records = pd.concat(trials, ignore_index=True) if trials else pd.DataFrame()
-    analyses = pd.concat(designs, ignore_index=True) if designs else pd.DataFrame()
-    merged = {k: np.concatenate([p[k] for p in pooled]) for k in pooled[0]} if pooled else {}
+            for k in z.files:
+                pooled.setdefault(k, []).append(z[k])
+    merged = {}
+    for k in list(pooled):
+        merged[k] = np.concatenate(pooled.pop(k))
     return records, analyses, merged
+
+
+def _read_parquet(files: list[Path]) -> pd.DataFrame:
+    """Chunk files into one frame: columns preallocated from the files' row counts and filled a
+    chunk at a time, so the peak is one copy of the data plus one chunk."""
+    if not files:
+        return pd.DataFrame()
+    n = sum(pq.read_metadata(f).num_rows for f in files)
+    columns: dict[str, np.ndarray] = {}
+    pos = 0
+    for f in files:
+        part = pq.read_table(f).to_pandas()
+        for name in part.columns:
+            values = part[name].to_numpy()
+            col = columns.get(name)
+            if col is None:
+                col = columns[name] = np.empty(n, dtype=values.dtype)
+            elif np.result_type(col.dtype, values.dtype) != col.dtype:  # e.g. a count column with NaN
+                col = columns[name] = col.astype(np.result_type(col.dtype, values.dtype))
+            col[pos: pos + len(part)] = values
+        pos += len(part)
+    return pd.DataFrame(columns, copy=False)
+
+
+def sort_frame(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``frame`` sorted by ``keys`` (stable), reordering one column at a time to bound the peak memory."""
+    if frame.empty:
+        return frame
+    order = np.lexsort([frame[k].to_numpy() for k in reversed(keys)])
+    if np.array_equal(order, np.arange(len(order))):
+        return frame
+    out = {}
+    for name in list(frame.columns):
+        out[name] = frame[name].to_numpy()[order]
+        del frame[name]
+    return pd.DataFrame(out, copy=False)
 
 
 def _ignore_sigint() -> None:
@@ -78,36 +121,59 @@ def _keep(out: Path, result: ChunkResult, progress) -> None:
         progress(len(result.records))
 
 
+def pending(scenario: Scenario, out: Path, start: int = 0, stop: int | None = None) -> list[tuple[int, int]]:
+    """Chunks of replicates [start, stop) (default: all of monte_carlo.replicates) not yet on disk.
+    Chunk boundaries are multiples of chunk_size whatever the range; a resumed run skips finished ones."""
+    mc = scenario.monte_carlo
+    stop = mc.replicates if stop is None else stop
+    done = set(finished_chunks(out))
+    return [(a, b) for a, b in chunk_ranges(stop, mc.chunk_size) if a >= start and _chunk_stem(a) not in done]
+
+
 def run_replicates(scenario: Scenario, out: Path, progress=None, start: int = 0,
                    stop: int | None = None) -> tuple[bool, float]:
-    """Run the chunks of replicates [start, stop) (default: all of monte_carlo.replicates); returns
-    (interrupted, elapsed seconds). Chunk boundaries are multiples of chunk_size whatever the range."""
-    mc = scenario.monte_carlo
-    payload = scenario.model_dump_json()
-    stop = mc.replicates if stop is None else stop
-    done = set(finished_chunks(out))  # a resumed run skips the chunks already on disk
-    todo = [(a, b) for a, b in chunk_ranges(stop, mc.chunk_size) if a >= start and _chunk_stem(a) not in done]
+    """Run the pending chunks of replicates [start, stop) into ``out``; returns (interrupted, seconds)."""
+    return run_cells([(scenario, out)], progress, [pending(scenario, out, start, stop)])
+
+
+def run_cells(cells: list[tuple[Scenario, Path]], progress=None,
+              todo: list[list[tuple[int, int]]] | None = None) -> tuple[bool, float]:
+    """Run the pending chunks of several simulations (a comparison's cells) as one pool of tasks, so
+    that workers stay busy across cells; each chunk goes to its own cell's folder as it finishes.
+    The backend and workers are the first cell's monte_carlo settings."""
+    todo = todo if todo is not None else [pending(sc, out) for sc, out in cells]
+    mc = cells[0][0].monte_carlo
+    payloads = [sc.model_dump_json() for sc, _ in cells]
+    tasks = [(j, payloads[j], sc.monte_carlo.seed, a, b) for j, (sc, _) in enumerate(cells) for a, b in todo[j]]
     t0 = time.perf_counter()
     interrupted = False
-    tasks = (delayed(run_chunk)(payload, mc.seed, a, b) for a, b in todo)
+
+    def keep(j: int, result: ChunkResult) -> None:
+        _keep(cells[j][1], result, progress)
+
     try:
         if mc.backend == "dask":
-            _run_on_dask(mc, payload, todo, out, progress)
+            _run_on_dask(mc, tasks, keep)
         elif mc.workers == 1:
-            for a, b in todo:
-                _keep(out, run_chunk(payload, mc.seed, a, b), progress)
+            for task in tasks:
+                keep(*_task(*task))
         else:
             # Ctrl-C reaches the whole process group: only the parent handles it (keeping the
             # finished chunks and stopping the pool); workers ignore it instead of printing tracebacks.
             with parallel_config(backend="loky", initializer=_ignore_sigint):
-                for result in Parallel(n_jobs=mc.workers, return_as="generator_unordered")(tasks):
-                    _keep(out, result, progress)
+                for j, result in Parallel(n_jobs=mc.workers, return_as="generator_unordered")(
+                        delayed(_task)(*task) for task in tasks):
+                    keep(j, result)
     except KeyboardInterrupt:
         interrupted = True
     return interrupted, time.perf_counter() - t0
 
 
-def _run_on_dask(mc, payload: str, todo, out: Path, progress) -> None:
+def _task(j: int, payload: str, seed: int, start: int, stop: int) -> tuple[int, ChunkResult]:
+    return j, run_chunk(payload, seed, start, stop)
+
+
+def _run_on_dask(mc, tasks, keep) -> None:
     """Chunks as dask.distributed tasks: on the cluster at mc.scheduler, or on a LocalCluster of
     mc.workers processes. Each chunk is written by this process as it arrives, as with joblib."""
     try:
@@ -125,10 +191,9 @@ def _run_on_dask(mc, payload: str, todo, out: Path, progress) -> None:
         client = Client(cluster)
     futures = []
     try:
-        futures = client.map(run_chunk, [payload] * len(todo), [mc.seed] * len(todo), [a for a, _ in todo],
-                             [b for _, b in todo], pure=False)
+        futures = client.map(_task, *zip(*tasks), pure=False) if tasks else []
         for future in as_completed(futures):
-            _keep(out, future.result(), progress)
+            keep(*future.result())
     finally:
         client.cancel(futures)
         client.close()

@@ -1,57 +1,17 @@
-"""One patient's path through the trial as a SimPy process: screening, then treatment and scans.
+"""One randomized patient's treatment as a SimPy process: cycles, scans, progression and death.
 
-The patient's random draws are columns of a fixed row of uniforms (see streams.py); the
-process turns them into events in the order the trial would see them. Nothing here reads
-another patient: patients interact only through the shared Trial (enrolment closing,
-randomization, and later the interim look).
+The patient's random draws are columns of a fixed row of uniforms (see streams.py); the process
+turns them into events in the order the trial would see them. Patients interact only through the
+shared Trial: its count of DCR outcomes still awaited decides when follow-up may end.
 """
 from __future__ import annotations
 
 import math
 
 from . import imaging
-from .record import (
-    ASSAY_FAILURE, DIED_WAITING, ENROLMENT_CLOSED, NON_MOLECULAR, RANDOMIZED, RAS_MUTANT,
-    END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_TOXICITY, END_WITHDRAWAL,
-)
+from .record import END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_TOXICITY, END_WITHDRAWAL
 
 INF = math.inf
-
-
-def screening(env, trial, k: int):
-    """ctDNA screening: turnaround, death while waiting, assay failure and retest, RAS call."""
-    d, i = trial.draws(k)
-    rec = trial.new_record(k, env.now)
-    arrival = env.now
-    death_wait = d.death_wait[i]
-    waited = d.turnaround[i]
-    if death_wait < waited:
-        yield env.timeout(death_wait)
-        return rec.screen_out(DIED_WAITING, env.now, 1)
-    yield env.timeout(waited)
-    assays, drawn_at = 1, arrival
-    if d.assay_fail[i]:
-        if not trial.cfg.screening.retest_on_failure:
-            return rec.screen_out(ASSAY_FAILURE, env.now, assays)
-        drawn_at = env.now
-        if death_wait < waited + d.turnaround_retest[i]:
-            yield env.timeout(death_wait - waited)
-            return rec.screen_out(DIED_WAITING, env.now, 2)
-        yield env.timeout(d.turnaround_retest[i])
-        assays = 2
-        if d.assay_fail_retest[i]:
-            return rec.screen_out(ASSAY_FAILURE, env.now, assays)
-    months = d.months_since_cetuximab[i] + (drawn_at - arrival) / trial.days_per_month
-    rec.truly_mutant = bool(d.u_mutant[i] < trial.p_mutant(months))
-    if d.calls_mutant(i, rec.truly_mutant):
-        return rec.screen_out(RAS_MUTANT, env.now, assays)
-    if d.non_molecular[i]:
-        return rec.screen_out(NON_MOLECULAR, env.now, assays)
-    if trial.closed:
-        return rec.screen_out(ENROLMENT_CLOSED, env.now, assays)
-    rec.screen_out(RANDOMIZED, env.now, assays)
-    trial.randomize(rec, d.stratum[i])
-    yield from treatment(env, trial, rec, d, i)
 
 
 def treatment(env, trial, rec, d, i: int):
@@ -59,17 +19,12 @@ def treatment(env, trial, rec, d, i: int):
 
     The scan after cycle c is at its end (cycles.CycleClock: delays push every later cycle and
     scan). Progression is seen at a scan, or when it becomes clinically obvious, or at death.
-    The events are the scans and the end of follow-up.
+    The events are the scans and the end of follow-up; the lead time to the first cycle adds none.
     """
     cfg = trial.cfg
-    lead = cfg.treatment.days_to_first_cycle
-    if lead > 0:
-        yield env.timeout(lead)
-    t0 = env.now
-    rec.tx_start = t0
-    o = trial.outcome(rec, d, i)
-    rec.outcome = o
-    clock = trial.cycle_clock(d, i)
+    t0 = rec.tx_start
+    o = rec.outcome
+    clock = rec.clock
     stop_c = min(d.toxicity_cycle[i], d.withdrawal_cycle[i])
     stop_reason = END_WITHDRAWAL if d.withdrawal_cycle[i] <= d.toxicity_cycle[i] else END_TOXICITY
     first_event = min(o.death, o.clinical)  # death or clinically obvious progression

@@ -48,25 +48,22 @@ class Outcome:
 
 
 class PatientRecord:
+    """A randomized patient: arm, treatment start, latent outcome and what the scans showed."""
+
     __slots__ = (
-        "k", "arrival_day", "screen_end_day", "screen_outcome", "n_assays", "truly_mutant",
-        "stratum", "arm", "rand_day", "backbone", "tx_start", "outcome", "end_reason", "end_rel",
+        "k", "stratum", "arm", "rand_day", "backbone", "tx_start", "outcome", "clock", "end_reason", "end_rel",
         "first_scan_rel", "first_scan_cat", "n_scans", "tied_cats", "log",
     )
 
-    def __init__(self, k: int, arrival_day: float, log: list):
+    def __init__(self, k: int, log: list):
         self.k = k
-        self.arrival_day = arrival_day
-        self.screen_end_day = NAN
-        self.screen_outcome = -1
-        self.n_assays = 0
-        self.truly_mutant = False
         self.stratum = -1
         self.arm = -1
         self.rand_day = NAN
         self.backbone = -1
         self.tx_start = NAN
         self.outcome: Outcome | None = None
+        self.clock = None
         self.end_reason = ONGOING
         self.end_rel = NAN
         self.first_scan_rel = NAN
@@ -74,11 +71,6 @@ class PatientRecord:
         self.n_scans = 0
         self.tied_cats: list[int] = []
         self.log = log
-
-    def screen_out(self, outcome: int, day: float, assays: int) -> None:
-        self.screen_outcome = outcome
-        self.screen_end_day = day
-        self.n_assays = assays
 
     def add_scan(self, t: float, cat: int, tied: bool) -> None:
         if self.n_scans == 0:
@@ -94,15 +86,28 @@ class PatientRecord:
 
 @dataclass
 class TrialTable:
-    """One simulated trial: patient columns (numpy arrays), the scan log, and trial-level facts."""
+    """Simulated trials: patient columns (numpy arrays), the scan log, and trial-level facts.
+
+    One trial (``simulate``) has scalar facts. Several trials stacked (``simulate_many``, how the
+    engine analyses a chunk at once) have one fact per trial, and the ``trial`` column gives each
+    patient row's trial. Either way ``scans["patient"]`` is a row of ``patients``.
+    """
 
     patients: dict[str, np.ndarray]
     scans: dict[str, np.ndarray]
-    end_day: float            # end of the simulation: the cut-off, or later if a first scan was still due
-    cutoff_day: float         # PFS/OS data cut-off: follow_up_cutoff_months after the last randomization
-    last_randomized_day: float
-    accrual_complete: bool
+    end_day: float | np.ndarray            # end of the simulation: the cut-off, or later if a scan was still due
+    cutoff_day: float | np.ndarray         # PFS/OS data cut-off
+    last_randomized_day: float | np.ndarray
+    accrual_complete: bool | np.ndarray
     n_tied_scans: int
+
+    @property
+    def stacked(self) -> bool:
+        return np.ndim(self.end_day) > 0
+
+    @property
+    def n_trials(self) -> int:
+        return int(np.size(self.end_day))
 
     def patients_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.patients)
@@ -111,48 +116,83 @@ class TrialTable:
         return pd.DataFrame(self.scans)
 
 
-def build_table(records: list[PatientRecord], t_ref: float, n_tied: int, **trial_facts) -> TrialTable:
-    n = len(records)
-    cols: dict[str, np.ndarray] = {}
+def build_table(trials: list, courses: tuple, t_ref: float, n_tied: int) -> TrialTable:
+    """The stacked patient table of simulated trials (model.trial.Trial objects, after their run).
 
-    def col(name, dtype, get):
-        cols[name] = np.fromiter((get(r) for r in records), dtype=dtype, count=n)
+    Screening columns for everyone screened, treatment columns for the randomized, defaults
+    (-1, NaN, False) for the rest. Columns are built once for all trials: per-patient Python
+    work is a list comprehension per column, not a numpy call per trial.
+    """
+    screened = [t.screened_columns() for t in trials]
+    sizes = np.array([len(c["arrival_day"]) for c in screened], dtype=np.int64)
+    offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    n = int(sizes.sum())
+    cols: dict[str, np.ndarray] = {
+        "trial": np.repeat(np.arange(len(trials), dtype=np.int32), sizes),
+        "patient": (np.arange(n) - np.repeat(offsets, sizes)).astype(np.int32),
+    }
+    for name in screened[0] if screened else ():
+        cols[name] = np.concatenate([c[name] for c in screened])
+    records, rows = [], []
+    for t, off in zip(trials, offsets.tolist()):
+        records.extend(t.records)
+        rows.extend(off + r.k for r in t.records)
+    rows = np.array(rows, dtype=np.int64)
 
-    col("patient", np.int32, lambda r: r.k)
-    # Analyses index rows by patient number (e.g. from the scan log): they must coincide.
-    assert np.array_equal(cols["patient"], np.arange(n)), "records out of arrival order"
-    col("arrival_day", float, lambda r: r.arrival_day)
-    col("screen_end_day", float, lambda r: r.screen_end_day)
-    col("screen_outcome", np.int8, lambda r: r.screen_outcome)
-    col("n_assays", np.int8, lambda r: r.n_assays)
-    col("truly_mutant", bool, lambda r: r.truly_mutant)
-    col("stratum", np.int16, lambda r: r.stratum)
-    col("arm", np.int8, lambda r: r.arm)
-    col("rand_day", float, lambda r: r.rand_day)
-    col("backbone", np.int16, lambda r: r.backbone)
-    col("tx_start_day", float, lambda r: r.tx_start)
+    def col(name, dtype, fill, values):
+        out = np.full(n, fill, dtype=dtype)
+        out[rows] = values
+        cols[name] = out
+
+    col("stratum", np.int16, -1, [r.stratum for r in records])
+    col("arm", np.int8, -1, [r.arm for r in records])
+    col("rand_day", float, NAN, [r.rand_day for r in records])
+    col("backbone", np.int16, -1, [r.backbone for r in records])
+    col("tx_start_day", float, NAN, [r.tx_start for r in records])
     out = [r.outcome for r in records]
-    cols["pfs_true_rel"] = np.array([o.pfs if o else NAN for o in out], dtype=float)
-    cols["pfs_true_is_death"] = np.array([bool(o and math.isinf(o.progression)) for o in out], dtype=bool)
-    cols["os_true_rel"] = np.array([o.death if o else NAN for o in out], dtype=float)
-    cols["responder"] = np.array([bool(o and o.responder) for o in out], dtype=bool)
+    col("pfs_true_rel", float, NAN, [o.pfs for o in out])
+    col("pfs_true_is_death", bool, False, [o.progression == math.inf for o in out])
+    col("os_true_rel", float, NAN, [o.death for o in out])
+    col("responder", bool, False, [o.responder for o in out])
     cols["controlled_at_ref"] = cols["pfs_true_rel"] > t_ref
     cols["responding_at_ref"] = cols["controlled_at_ref"] & cols["responder"]
-    col("end_reason", np.int8, lambda r: r.end_reason)
-    col("end_rel", float, lambda r: r.end_rel)
-    col("first_scan_rel", float, lambda r: r.first_scan_rel)
-    col("first_scan_cat", np.int8, lambda r: r.first_scan_cat)
-    col("n_scans", np.int16, lambda r: r.n_scans)
+    col("end_reason", np.int8, ONGOING, [r.end_reason for r in records])
+    col("end_rel", float, NAN, [r.end_rel for r in records])
+    col("first_scan_rel", float, NAN, [r.first_scan_rel for r in records])
+    col("first_scan_cat", np.int8, 0, [r.first_scan_cat for r in records])
+    col("n_scans", np.int16, 0, [r.n_scans for r in records])
     tied = np.zeros((n, n_tied), dtype=np.int8)
-    for j, r in enumerate(records):
-        tied[j, : len(r.tied_cats)] = r.tied_cats
+    for row, r in zip(rows.tolist(), records):
+        if r.tied_cats:
+            tied[row, : len(r.tied_cats)] = r.tied_cats
     for m in range(n_tied):
         cols[f"tied_scan_{m + 1}_cat"] = tied[:, m]
-    log = records[0].log if records else []
+    col("n_cycles", np.int16, 0, courses[0])  # trial.treatment_courses, in the order of records
+    col("tx_end_rel", float, NAN, courses[1])
+    col("tx_end_reason", np.int8, ONGOING, courses[2])
+    logs = [(off, t.scan_log) for t, off in zip(trials, offsets.tolist()) if t.scan_log]
+    if logs:
+        patient = np.concatenate([np.fromiter((e[0] for e in log), np.int64, len(log)) + off for off, log in logs])
+        entries = [e for _, log in logs for e in log]
+    else:
+        patient, entries = np.zeros(0, dtype=np.int64), []
     scans = {
-        "patient": np.array([e[0] for e in log], dtype=np.int32),
-        "day_rel": np.array([e[1] for e in log], dtype=float),
-        "category": np.array([e[2] for e in log], dtype=np.int8),
-        "cycle_tied": np.array([e[3] for e in log], dtype=bool),
+        "patient": patient.astype(np.int32),
+        "day_rel": np.array([e[1] for e in entries], dtype=float),
+        "category": np.array([e[2] for e in entries], dtype=np.int8),
+        "cycle_tied": np.array([e[3] for e in entries], dtype=bool),
     }
-    return TrialTable(cols, scans, n_tied_scans=n_tied, **trial_facts)
+    facts = {
+        "end_day": np.array([t.env.now for t in trials], dtype=float),
+        "cutoff_day": np.array([t.cutoff_day for t in trials], dtype=float),
+        "last_randomized_day": np.array([t.last_randomized_day for t in trials], dtype=float),
+        "accrual_complete": np.array([t.accrual_complete for t in trials], dtype=bool),
+    }
+    return TrialTable(cols, scans, n_tied_scans=n_tied, **facts)
+
+
+def single(table: TrialTable) -> TrialTable:
+    """A stacked table of one trial with scalar facts."""
+    facts = {k: getattr(table, k)[0].item() for k in ("end_day", "cutoff_day", "last_randomized_day",
+                                                          "accrual_complete")}
+    return TrialTable(table.patients, table.scans, n_tied_scans=table.n_tied_scans, **facts)

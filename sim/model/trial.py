@@ -6,7 +6,9 @@ built once; ``simulate(model, seed, replicate)`` runs replicate ``replicate`` an
 """
 from __future__ import annotations
 
+import itertools
 import math
+from bisect import bisect_left, bisect_right
 
 import numpy as np
 import simpy
@@ -16,15 +18,17 @@ from ..outcomes.laws import arm_laws
 from ..scenario.schema import DAYS_PER_MONTH, Scenario
 from . import durations, streams
 from .accrual import ArrivalClock
-from .cycles import CycleClock
-from .patient import screening
+from .cycles import CycleClock, block_starts
+from .patient import treatment
 from .randomization import BlockRandomizer
 from .record import (
-    END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_TOXICITY, END_WITHDRAWAL, ONGOING, Outcome,
-    PatientRecord, TrialTable, build_table,
+    END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_TOXICITY, END_WITHDRAWAL, ENROLMENT_CLOSED,
+    ONGOING, RANDOMIZED, Outcome, PatientRecord, TrialTable, build_table, single,
 )
+from .screening import PASSED, screen
 
 INF = math.inf
+ARRIVAL_BATCH = 16  # arrivals per wake of accrue(); divides streams.BLOCK
 
 
 def _geometric_cycle(u: np.ndarray, p: float) -> np.ndarray:
@@ -34,10 +38,6 @@ def _geometric_cycle(u: np.ndarray, p: float) -> np.ndarray:
     if p >= 1:
         return np.ones(u.shape)
     return np.ceil(np.log(u) / math.log1p(-p))
-
-
-def _no_delay(c: int) -> float:
-    return 0.0
 
 
 class TrialModel:
@@ -72,49 +72,59 @@ class TrialModel:
         self.delay_p = d.prob_per_cycle
         self.delay_days = d.days
 
+    def delays(self, u: np.ndarray) -> np.ndarray:
+        """Toxicity delay before each cycle from its uniform: with probability p, a draw of the delay
+        distribution at u / p (so the draw is monotone in u, for common random numbers)."""
+        out = np.zeros(u.shape)
+        if self.delay_p > 0:
+            hit = u < self.delay_p
+            out[hit] = durations.quantile(self.delay_days, u[hit] / self.delay_p)
+        return out
+
 
 class BlockDraws:
-    """Per-patient draws of one block of patients, vectorized from their uniforms."""
+    """Per-patient draws of one block of patients, vectorized from their uniforms, and the paths
+    that need no other patient: screening (screening.py) and the starts of treatment cycles."""
 
-    def __init__(self, m: TrialModel, U: np.ndarray):
+    def __init__(self, m: TrialModel, U: np.ndarray, arrival: np.ndarray):
         s = m.cfg.screening
         S = streams
+        n = len(U)
         self.U = U
-        self.gap = -np.log(U[:, S.ARRIVAL]) if m.poisson_arrivals else np.ones(len(U))
         self.turnaround = durations.quantile(s.turnaround_days, U[:, S.TURNAROUND])
-        self.turnaround_retest = durations.quantile(s.turnaround_days, U[:, S.TURNAROUND_RETEST])
+        self.turnaround_retest = (durations.quantile(s.turnaround_days, U[:, S.TURNAROUND_RETEST])
+                                  if s.retest_on_failure else None)
         h = s.death_while_waiting_per_month / DAYS_PER_MONTH
-        self.death_wait = -np.log(U[:, S.DEATH_WAITING]) / h if h > 0 else np.full(len(U), INF)
+        self.death_wait = -np.log(U[:, S.DEATH_WAITING]) / h if h > 0 else np.full(n, INF)
         self.assay_fail = U[:, S.ASSAY_FAIL] < s.assay_failure_prob
         self.assay_fail_retest = U[:, S.ASSAY_FAIL_RETEST] < s.assay_failure_prob
         self.months_since_cetuximab = durations.quantile(
             s.ras_mutant.months_since_cetuximab, U[:, S.MONTHS_SINCE_CETUXIMAB])
         self.u_mutant = U[:, S.TRULY_MUTANT]
         self.u_call = U[:, S.ASSAY_CALL]
-        self.sensitivity, self.specificity = s.assay_sensitivity, s.assay_specificity
         self.non_molecular = U[:, S.NON_MOLECULAR] < s.non_molecular_failure_prob
-        stratum = np.zeros(len(U), dtype=np.int64)
+        self.screening = screen(s, arrival, self)
+        self.passing = np.flatnonzero(self.screening.outcome == PASSED).tolist()
+        self.screen_end = self.screening.end_day.tolist()
+        self.truly_mutant = self.screening.truly_mutant.tolist()
+        stratum = np.zeros(n, dtype=np.int64)
         for j, cum in enumerate(m.strata_cum):
             level = np.minimum(np.searchsorted(cum, U[:, S.STRATA + j], side="right"), len(cum) - 1)
             stratum = stratum * m.strata_sizes[j] + level
-        self.stratum = stratum
-        self.backbone = np.minimum(np.searchsorted(m.backbone_cum, U[:, S.BACKBONE], side="right"),
-                                   len(m.backbone_cum) - 1)
+        backbone = np.minimum(np.searchsorted(m.backbone_cum, U[:, S.BACKBONE], side="right"),
+                              len(m.backbone_cum) - 1)
         t = m.cfg.treatment
+        self.cycle_length = np.asarray(m.cycle_days)[backbone]
+        self.cycle_delays = m.delays(U[:, S.CYCLE_DELAYS:])
+        self.cycle_starts = block_starts(self.cycle_length, self.cycle_delays)
         self.toxicity_cycle = _geometric_cycle(U[:, S.TOXICITY_STOP], t.discontinuation_toxicity_prob_per_cycle)
         self.withdrawal_cycle = _geometric_cycle(U[:, S.WITHDRAWAL], t.withdrawal_prob_per_cycle)
         self.clinical = U[:, S.CLINICAL] < m.cfg.imaging.clinical_detection_prob
         self.u_outcome = U[:, [S.PFS, S.PFS_EVENT_TYPE, S.PPS, S.RESPONDER, S.COMPLETE_RESPONSE]].tolist()
+        self.stratum, self.backbone = stratum.tolist(), backbone.tolist()
         # Patients read their draws one at a time: Python lists index far faster than arrays.
-        for name in ("gap", "turnaround", "turnaround_retest", "death_wait", "assay_fail", "assay_fail_retest",
-                     "months_since_cetuximab", "u_mutant", "u_call", "non_molecular", "stratum", "backbone",
-                     "toxicity_cycle", "withdrawal_cycle", "clinical"):
+        for name in ("toxicity_cycle", "withdrawal_cycle", "clinical", "cycle_length"):
             setattr(self, name, getattr(self, name).tolist())
-
-    def calls_mutant(self, i: int, truly_mutant: bool) -> bool:
-        if truly_mutant:
-            return bool(self.u_call[i] < self.sensitivity)
-        return bool(self.u_call[i] >= self.specificity)
 
 
 class Trial:
@@ -130,8 +140,11 @@ class Trial:
         self.cum_intensity = 0.0  # cumulative arrival intensity at the last drawn patient
         self.randomizer = BlockRandomizer(seed, replicate, self.cfg.randomization.ratio,
                                           self.cfg.randomization.block_size)
-        self.records: list[PatientRecord] = []
+        self.records: list[PatientRecord] = []   # randomized patients, in order of randomization
+        self.decisions: dict[int, int] = {}       # patient -> RANDOMIZED or ENROLMENT_CLOSED
         self.scan_log: list = []
+        self.n_screened = 0
+        self.closed_day = math.nan
         self.n_randomized = 0
         self.awaited_scans = model.awaited_scans
         self.awaiting = 0             # randomized patients whose DCR outcome (awaited_scans scans) is not known
@@ -141,34 +154,24 @@ class Trial:
         self.accrual_complete = False
         self.last_randomized_day = math.nan
         self.finished = env.event()
-        self.days_per_month = DAYS_PER_MONTH
         self.scan_cycles = model.scan_cycles
-        self.cycle_days = model.cycle_days
-        rm = self.cfg.screening.ras_mutant
-        self._mut = (rm.prob_at_reference, rm.reference_months_since_cetuximab, rm.half_life_months)
+        self.lead = self.cfg.treatment.days_to_first_cycle
 
     # -- per-patient draws -------------------------------------------------------------
     def draws(self, k: int) -> tuple[BlockDraws, int]:
         b, i = divmod(k, streams.BLOCK)
         while len(self.blocks) <= b:
-            blk = BlockDraws(self.m, self.uniforms.block(len(self.blocks)))
-            offset = self.cum_intensity
-            cum = offset + np.cumsum(blk.gap)
+            U = self.uniforms.block(len(self.blocks))
+            gap = -np.log(U[:, streams.ARRIVAL]) if self.m.poisson_arrivals else np.ones(len(U))
+            cum = self.cum_intensity + np.cumsum(gap)
             self.cum_intensity = float(cum[-1])
-            self.arrival_days.extend(self.m.clock.days(cum).tolist())
-            self.blocks.append(blk)
+            arrival = self.m.clock.days(cum)
+            self.arrival_days.extend(arrival.tolist())
+            self.blocks.append(BlockDraws(self.m, U, arrival))
         return self.blocks[b], i
 
-    def arrival_day(self, k: int) -> float:
-        self.draws(k)
-        return self.arrival_days[k]
-
-    def p_mutant(self, months: float) -> float:
-        p_ref, ref, half = self._mut
-        return min(1.0, p_ref * 2.0 ** (-(months - ref) / half))
-
-    def outcome(self, rec: PatientRecord, d: BlockDraws, i: int) -> Outcome:
-        law = self.m.mutant_law if rec.truly_mutant else self.m.laws[rec.arm]
+    def outcome(self, arm: int, truly_mutant: bool, d: BlockDraws, i: int) -> Outcome:
+        law = self.m.mutant_law if truly_mutant else self.m.laws[arm]
         u_pfs, u_type, u_pps, u_resp, u_cr = d.u_outcome[i]
         pfs = law.scale_days * (-math.log(u_pfs)) ** (1.0 / law.shape)
         if u_type < law.p_death_first:
@@ -181,37 +184,54 @@ class Trial:
 
     def cycle_clock(self, d: BlockDraws, i: int) -> CycleClock:
         """The patient's cycles: the backbone's length and the patient's own delays."""
-        return CycleClock(self.cycle_days[d.backbone[i]], self.cycle_delays(d, i))
-
-    def cycle_delays(self, d: BlockDraws, i: int):
-        """delay(c): toxicity delay before cycle c >= 2, from the patient's own delay columns."""
-        p, dist = self.m.delay_p, self.m.delay_days
-        if p <= 0:
-            return _no_delay
-        row = d.U[i, streams.CYCLE_DELAYS:].tolist()
-        fixed = dist.mean if dist.distribution == "fixed" else None
-
-        def delay(c: int) -> float:
-            u = row[(c - 2) % streams.N_DELAY_COLUMNS]
-            if u >= p:
-                return 0.0
-            return fixed if fixed is not None else float(durations.quantile(dist, np.array([u / p]))[0])
-
-        return delay
+        return CycleClock(d.cycle_length[i], d.cycle_starts[i], d.cycle_delays[i])
 
     # -- events shared between patients ------------------------------------------------
-    def new_record(self, k: int, day: float) -> PatientRecord:
-        rec = PatientRecord(k, day, self.scan_log)
-        self.records.append(rec)
-        return rec
+    def accrue(self):
+        """Screening arrivals until the target is randomized or accrual gives up.
 
-    def randomize(self, rec: PatientRecord, stratum: int) -> None:
-        rec.stratum = int(stratum)
+        Screen failures interact with nobody (screening.py), so the process wakes at the first of
+        every ``ARRIVAL_BATCH`` arrivals and schedules the decision of each of them who passes
+        screening, as an event at the end of that patient's screening. Patients who arrive by the
+        moment enrolment closes are screened; decisions of later arrivals are void."""
+        env, max_days = self.env, self.m.max_accrual_days
+        for k in itertools.count(0, ARRIVAL_BATCH):
+            d, i = self.draws(k)
+            t = self.arrival_days[k]
+            if t > max_days:
+                yield env.timeout(max_days - env.now)
+                if not self.closed:
+                    self._close()
+                return
+            yield env.timeout(t - env.now)
+            if self.closed:
+                return
+            for j in d.passing[bisect_left(d.passing, i): bisect_left(d.passing, i + ARRIVAL_BATCH)]:
+                if self.arrival_days[k - i + j] > max_days:
+                    break
+                decision = env.timeout(d.screen_end[j] - env.now)
+                decision.callbacks.append(lambda _event, k=k - i + j: self._decide(k))
+
+    def _decide(self, k: int) -> None:
+        """Screening passed: randomize unless enrolment closed meanwhile, and start treatment."""
+        if self.closed:
+            if self.arrival_days[k] <= self.closed_day:
+                self.decisions[k] = ENROLMENT_CLOSED
+            return
+        self.decisions[k] = RANDOMIZED
+        d, i = self.draws(k)
+        rec = PatientRecord(k, self.scan_log)
+        rec.stratum = d.stratum[i]
         rec.arm = self.randomizer.next_arm(rec.stratum)
         rec.rand_day = self.last_randomized_day = self.env.now
-        rec.backbone = self.blocks[rec.k // streams.BLOCK].backbone[rec.k % streams.BLOCK]
+        rec.backbone = d.backbone[i]
+        rec.tx_start = rec.rand_day + self.lead
+        rec.outcome = self.outcome(rec.arm, d.truly_mutant[i], d, i)
+        rec.clock = self.cycle_clock(d, i)
+        self.records.append(rec)
         self.n_randomized += 1
         self.awaiting += 1
+        self.env.process(treatment(self.env, self, rec, d, i))
         if self.n_randomized >= self.cfg.accrual.target_randomized:
             self.accrual_complete = True
             self._close()
@@ -233,8 +253,13 @@ class Trial:
             self._all_known.succeed()
 
     def _close(self) -> None:
-        """Accrual ends (target reached or given up): follow-up runs on to the cut-off."""
+        """Accrual ends (target reached or given up): follow-up runs on to the cut-off. Patients who
+        arrived before (at the latest on the last day of accrual) were screened."""
         self.closed = True
+        self.closed_day = self.env.now
+        while self.arrival_days[-1] <= self.closed_day:  # draw until some arrival is later than closing
+            self.draws(len(self.arrival_days))
+        self.n_screened = bisect_right(self.arrival_days, self.closed_day)
         self.env.process(self._follow_up_then_finish())
 
     def _follow_up_then_finish(self):
@@ -250,23 +275,6 @@ class Trial:
             yield self._all_known
         self.finished.succeed()
 
-    def accrue(self):
-        """Screening arrivals until the target is randomized or accrual gives up."""
-        env = self.env
-        k = 0
-        while not self.closed:
-            t = self.arrival_day(k)
-            if t > self.m.max_accrual_days:
-                yield env.timeout(self.m.max_accrual_days - env.now)
-                if not self.closed:
-                    self._close()
-                return
-            yield env.timeout(t - env.now)
-            if self.closed:
-                return
-            env.process(screening(env, self, k))
-            k += 1
-
     # -- the patient table -------------------------------------------------------------
     def treatment_course(self, rec: PatientRecord, until_rel: float) -> tuple[int, float, int]:
         """(cycles started, day treatment ended or NaN if ongoing at until_rel, why it ended).
@@ -276,42 +284,101 @@ class Trial:
         """
         d, i = self.draws(rec.k)
         o = rec.outcome
-        ends = [(o.death, END_DEATH)]
-        if rec.end_reason in (END_SCAN_PROGRESSION, END_CLINICAL_PROGRESSION, END_WITHDRAWAL):
-            ends.append((rec.end_rel, rec.end_reason))
+        end, reason = o.death, END_DEATH
+        if rec.end_reason in (END_SCAN_PROGRESSION, END_CLINICAL_PROGRESSION, END_WITHDRAWAL) and rec.end_rel < end:
+            end, reason = rec.end_rel, rec.end_reason
         tox, wd = d.toxicity_cycle[i], d.withdrawal_cycle[i]
-        clock = self.cycle_clock(d, i)
-        end, reason = min(ends)
-        c = 0  # cycles started so far
-        while clock.start(c + 1) < min(end, until_rel):
-            c += 1
-            if c >= tox and c < wd:  # stops after this cycle for toxicity
-                if clock.end(c) < end:
-                    end, reason = clock.end(c), END_TOXICITY
-                break
-            if c >= wd:
-                break
+        clock = rec.clock
+        t_lim, cap = min(end, until_rel), min(tox, wd)
+        # Only whether cycle cap started matters once it has; else count the cycles started.
+        started = int(cap) if cap < INF and clock.start(int(cap)) < t_lim else clock.started_before(t_lim)
+        if tox <= started and tox < wd:  # stops after cycle tox for toxicity
+            c = int(tox)
+            if clock.end(c) < end:
+                end, reason = clock.end(c), END_TOXICITY
+        elif wd <= started:
+            c = int(wd)
+        else:
+            c = started
         if end > until_rel:
             return c, math.nan, ONGOING
         return c, end, reason
 
-    def table(self) -> TrialTable:
-        tab = build_table(
-            self.records, self.m.t_ref, len(self.scan_cycles), end_day=self.env.now, cutoff_day=self.cutoff_day,
-            last_randomized_day=self.last_randomized_day, accrual_complete=self.accrual_complete,
-        )
-        course = [self.treatment_course(r, self.cutoff_day - r.tx_start) if r.outcome is not None
-                  else (0, math.nan, ONGOING) for r in self.records]
-        tab.patients["n_cycles"] = np.array([c[0] for c in course], dtype=np.int16)
-        tab.patients["tx_end_rel"] = np.array([c[1] for c in course], dtype=float)
-        tab.patients["tx_end_reason"] = np.array([c[2] for c in course], dtype=np.int8)
-        return tab
+    def screened_columns(self) -> dict[str, np.ndarray]:
+        """Screening columns of the patients screened; those still in screening at the end of the
+        simulation have no outcome yet (-1, NaN, no assay)."""
+        n = self.n_screened
+        nb = -(-n // streams.BLOCK)
+        paths = [b.screening for b in self.blocks[:max(nb, 1)]]  # accrue() drew block 0 at least
+        outcome = np.concatenate([p.outcome for p in paths])[:n]
+        end = np.concatenate([p.end_day for p in paths])[:n]
+        assays = np.concatenate([p.n_assays for p in paths])[:n]
+        mutant = np.concatenate([p.truly_mutant for p in paths])[:n]
+        if self.decisions:
+            k = np.fromiter(self.decisions.keys(), dtype=np.int64, count=len(self.decisions))
+            outcome[k] = np.fromiter(self.decisions.values(), dtype=np.int8, count=len(k))
+        for r in self.records:
+            end[r.k] = r.rand_day
+        pending = (outcome == PASSED) | (end > self.env.now)
+        outcome[pending], end[pending], assays[pending], mutant[pending] = -1, np.nan, 0, False
+        return {"arrival_day": np.array(self.arrival_days[:n]), "screen_end_day": end, "screen_outcome": outcome,
+                "n_assays": assays, "truly_mutant": mutant}
+
+def treatment_courses(trials: list[Trial]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``Trial.treatment_course`` at the PFS/OS cut-off of every randomized patient of ``trials`` (in
+    the order of their ``records``), vectorized: (cycles started, end day or NaN, why it ended)."""
+    pairs = [(t, r) for t in trials for r in t.records]
+    n = len(pairs)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
+    rows, tox, wd, length = [], np.empty(n), np.empty(n), np.empty(n)
+    for j, (t, r) in enumerate(pairs):
+        d, i = t.draws(r.k)
+        rows.append(d.cycle_starts[i])
+        tox[j], wd[j], length[j] = d.toxicity_cycle[i], d.withdrawal_cycle[i], d.cycle_length[i]
+    starts = np.stack(rows)
+    death = np.array([r.outcome.death for _, r in pairs])
+    reason = np.array([r.end_reason for _, r in pairs], dtype=np.int64)
+    end_rel = np.array([r.end_rel for _, r in pairs])
+    until = np.array([t.cutoff_day - r.tx_start for t, r in pairs])
+    ended = np.isin(reason, (END_SCAN_PROGRESSION, END_CLINICAL_PROGRESSION, END_WITHDRAWAL)) & (end_rel < death)
+    end = np.where(ended, end_rel, death)
+    why = np.where(ended, reason, END_DEATH)
+    t_lim = np.minimum(end, until)
+    started = (starts < t_lim[:, None]).sum(axis=1)
+    on_tox = (tox <= started) & (tox < wd)  # stops after cycle tox for toxicity
+    cycles = np.where(on_tox, tox, np.where(wd <= started, wd, started))
+    tox_end = np.full(n, np.inf)
+    idx = np.flatnonzero(on_tox)
+    tox_end[idx] = starts[idx, tox[idx].astype(np.int64) - 1] + length[idx]
+    by_tox = tox_end < end
+    end = np.where(by_tox, tox_end, end)
+    why = np.where(by_tox, END_TOXICITY, why)
+    ongoing = end > until
+    out = cycles.astype(np.int64), np.where(ongoing, np.nan, end), np.where(ongoing, ONGOING, why)
+    # Followed beyond the precomputed cycle starts: count on the patient's own clock.
+    for j in np.flatnonzero(starts[:, -1] < t_lim).tolist():
+        t, r = pairs[j]
+        out[0][j], out[1][j], out[2][j] = t.treatment_course(r, until[j])
+    return out
 
 
-def simulate(model: TrialModel, seed: int, replicate: int) -> TrialTable:
+def run_trial(model: TrialModel, seed: int, replicate: int) -> Trial:
     """Run replicate ``replicate`` of the scenario to its final data cut-off."""
     env = simpy.Environment()
     trial = Trial(model, seed, replicate, env)
     env.process(trial.accrue())
     env.run(until=trial.finished)
-    return trial.table()
+    return trial
+
+
+def simulate(model: TrialModel, seed: int, replicate: int) -> TrialTable:
+    """The patient table of replicate ``replicate`` (scalar trial facts)."""
+    return simulate_many(model, seed, [replicate], stacked=False)
+
+
+def simulate_many(model: TrialModel, seed: int, replicates, stacked: bool = True) -> TrialTable:
+    """The stacked patient table of several replicates (``trial`` column: position in ``replicates``)."""
+    trials = [run_trial(model, seed, i) for i in replicates]
+    table = build_table(trials, treatment_courses(trials), model.t_ref, len(model.scan_cycles))
+    return table if stacked else single(table)
