@@ -160,10 +160,12 @@ def run_cells(cells: list[tuple[Scenario, Path]], progress=None,
         else:
             # Ctrl-C reaches the whole process group: only the parent handles it (keeping the
             # finished chunks and stopping the pool); workers ignore it instead of printing tracebacks.
+            # Local workers share the disk: each writes its own chunk files (the parent only counts).
             with parallel_config(backend="loky", initializer=_ignore_sigint):
-                for j, result in Parallel(n_jobs=mc.workers, return_as="generator_unordered")(
-                        delayed(_task)(*task) for task in tasks):
-                    keep(j, result)
+                for n in Parallel(n_jobs=mc.workers, return_as="generator_unordered")(
+                        delayed(_task_written)(cells[task[0]][1], *task[1:]) for task in tasks):
+                    if progress is not None:
+                        progress(n)
     except KeyboardInterrupt:
         interrupted = True
     return interrupted, time.perf_counter() - t0
@@ -171,6 +173,13 @@ def run_cells(cells: list[tuple[Scenario, Path]], progress=None,
 
 def _task(j: int, payload: str, seed: int, start: int, stop: int) -> tuple[int, ChunkResult]:
     return j, run_chunk(payload, seed, start, stop)
+
+
+def _task_written(out: Path, payload: str, seed: int, start: int, stop: int) -> int:
+    """Run a chunk and write its files from the worker; returns the number of replicates."""
+    result = run_chunk(payload, seed, start, stop)
+    write_chunk(out, result)
+    return len(result.records)
 
 
 def _run_on_dask(mc, tasks, keep) -> None:

@@ -14,15 +14,57 @@ from .record import END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, E
 INF = math.inf
 
 
-def treatment(env, trial, rec, d, i: int):
-    """Cycles of the backbone with delays, cycle-tied then calendar scans, until follow-up ends.
+class Follow:
+    """A randomized patient on the SimPy queue: one timeout per event of ``steps`` (``course``) while the
+    patient's DCR outcome is awaited, which the trial's end depends on. Once it is known, the later
+    events concern this patient alone: ``rec.rest`` keeps them, and ``catch_up`` records those that
+    happen by the end of the simulation (the same events, in the same order).
+
+    Timeouts with a callback, not a SimPy process: the same events on the same queue, without the
+    process machinery (an initialization event and a generator resumption per event)."""
+
+    __slots__ = ("env", "rec", "steps")
+
+    def __init__(self, env, rec, steps):
+        self.env, self.rec, self.steps = env, rec, steps
+        t = next(steps, None)  # the day of the first event
+        if t is not None:
+            self._wait(t)
+
+    def _wait(self, t: float) -> None:
+        event = self.env.timeout(max(0.0, self.rec.tx_start + t - self.env.now))
+        event.callbacks.append(self._happen)
+
+    def _happen(self, _event) -> None:
+        t = next(self.steps, None)  # the event happens; t becomes the day of the next one
+        if t is None:
+            return
+        if self.rec.known:
+            self.rec.rest = (self.steps, t)
+        else:
+            self._wait(t)
+
+
+def catch_up(rec, end_day: float) -> None:
+    """Record the patient's events after their DCR outcome was known, up to the end of the simulation."""
+    if rec.rest is None:
+        return
+    steps, t = rec.rest
+    while t is not None and rec.tx_start + t <= end_day:
+        t = next(steps, None)
+    rec.rest = None
+
+
+def course(trial, rec, d, i):
+    """Cycles of the backbone with delays, cycle-tied then calendar scans, until follow-up ends: a
+    generator yielding the day (since first treatment) of each next event, which happens when the
+    generator is resumed.
 
     The scan after cycle c is at its end (cycles.CycleClock: delays push every later cycle and
     scan). Progression is seen at a scan, or when it becomes clinically obvious, or at death.
     The events are the scans and the end of follow-up; the lead time to the first cycle adds none.
     """
     cfg = trial.cfg
-    t0 = rec.tx_start
     o = rec.outcome
     clock = rec.clock
     stop_c = min(d.toxicity_cycle[i], d.withdrawal_cycle[i])
@@ -35,8 +77,8 @@ def treatment(env, trial, rec, d, i: int):
             break
         t_scan = clock.end(sc)
         if first_event < t_scan:
-            return (yield from _end_at(env, trial, rec, o, t0, first_event))
-        yield env.timeout(max(0.0, t0 + t_scan - env.now))
+            return (yield from _end_at(trial, rec, o, first_event))
+        yield t_scan
         if _scan(trial, rec, o, t_scan, tied=True):
             return
         last = t_scan
@@ -48,13 +90,13 @@ def treatment(env, trial, rec, d, i: int):
     t_next = imaging.next_calendar_scan(last, t_stop if off_cycles else last, interval)
     while True:
         if t_stop < min(first_event, t_next) and stop_reason == END_WITHDRAWAL:
-            yield env.timeout(max(0.0, t0 + t_stop - env.now))
+            yield t_stop
             rec.end(END_WITHDRAWAL, t_stop)
             trial.on_end(rec)
             return
         if first_event < t_next:
-            return (yield from _end_at(env, trial, rec, o, t0, first_event))
-        yield env.timeout(max(0.0, t0 + t_next - env.now))
+            return (yield from _end_at(trial, rec, o, first_event))
+        yield t_next
         if _scan(trial, rec, o, t_next, tied=False):
             return
         t_next += interval
@@ -70,8 +112,8 @@ def _scan(trial, rec, o, t: float, tied: bool) -> bool:
     return cat == imaging.PD
 
 
-def _end_at(env, trial, rec, o, t0: float, t: float):
+def _end_at(trial, rec, o, t: float):
     """Death, or progression made clinically obvious, before the next scan."""
-    yield env.timeout(max(0.0, t0 + t - env.now))
+    yield t
     rec.end(END_DEATH if o.death <= o.clinical else END_CLINICAL_PROGRESSION, t)
     trial.on_end(rec)

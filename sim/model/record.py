@@ -52,7 +52,7 @@ class PatientRecord:
 
     __slots__ = (
         "k", "stratum", "arm", "rand_day", "backbone", "tx_start", "outcome", "clock", "end_reason", "end_rel",
-        "first_scan_rel", "first_scan_cat", "n_scans", "tied_cats", "log",
+        "first_scan_rel", "first_scan_cat", "n_scans", "tied_cats", "log", "known", "rest",
     )
 
     def __init__(self, k: int, log: list):
@@ -71,6 +71,8 @@ class PatientRecord:
         self.n_scans = 0
         self.tied_cats: list[int] = []
         self.log = log
+        self.known = False   # DCR outcome known (the trial no longer waits for this patient)
+        self.rest = None     # (course generator, day of its next event) once known: patient.catch_up
 
     def add_scan(self, t: float, cat: int, tied: bool) -> None:
         if self.n_scans == 0:
@@ -182,8 +184,10 @@ def build_table(trials: list, courses: tuple, t_ref: float, n_tied: int) -> Tria
         "category": np.array([e[2] for e in entries], dtype=np.int8),
         "cycle_tied": np.array([e[3] for e in entries], dtype=bool),
     }
+    order = np.lexsort((scans["day_rel"], scans["patient"]))  # by patient, then time
+    scans = {k: v[order] for k, v in scans.items()}
     facts = {
-        "end_day": np.array([t.env.now for t in trials], dtype=float),
+        "end_day": np.array([t.end_day for t in trials], dtype=float),
         "cutoff_day": np.array([t.cutoff_day for t in trials], dtype=float),
         "last_randomized_day": np.array([t.last_randomized_day for t in trials], dtype=float),
         "accrual_complete": np.array([t.accrual_complete for t in trials], dtype=bool),

@@ -6,6 +6,7 @@ built once; ``simulate(model, seed, replicate)`` runs replicate ``replicate`` an
 """
 from __future__ import annotations
 
+import gc
 import itertools
 import math
 from bisect import bisect_left, bisect_right
@@ -19,13 +20,13 @@ from ..scenario.schema import DAYS_PER_MONTH, Scenario
 from . import durations, streams
 from .accrual import ArrivalClock
 from .cycles import CycleClock, block_starts
-from .patient import treatment
+from .patient import Follow, catch_up, course
 from .randomization import BlockRandomizer
 from .record import (
     END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_TOXICITY, END_WITHDRAWAL, ENROLMENT_CLOSED,
     ONGOING, RANDOMIZED, Outcome, PatientRecord, TrialTable, build_table, single,
 )
-from .screening import PASSED, screen
+from .screening import PASSED, ScreeningPaths, screen
 
 INF = math.inf
 ARRIVAL_BATCH = 16  # arrivals per wake of accrue(); divides streams.BLOCK
@@ -84,29 +85,32 @@ class TrialModel:
 
 class BlockDraws:
     """Per-patient draws of one block of patients, vectorized from their uniforms, and the paths
-    that need no other patient: screening (screening.py) and the starts of treatment cycles."""
+    that need no other patient: screening (screening.py) and the starts of treatment cycles.
 
-    def __init__(self, m: TrialModel, U: np.ndarray, arrival: np.ndarray):
+    ``many`` computes several blocks (of one trial or of many: simulate_many draws every trial's
+    first blocks at once) in one pass of numpy calls and splits them; a block's values depend
+    only on its own uniforms and arrival days, so they are the same however blocks are grouped."""
+
+    @classmethod
+    def many(cls, m: TrialModel, U: np.ndarray, arrival: np.ndarray) -> list[BlockDraws]:
+        """Blocks of ``streams.BLOCK`` rows each: U (rows, WIDTH) and arrival days (rows,)."""
         s = m.cfg.screening
         S = streams
         n = len(U)
-        self.U = U
-        self.turnaround = durations.quantile(s.turnaround_days, U[:, S.TURNAROUND])
-        self.turnaround_retest = (durations.quantile(s.turnaround_days, U[:, S.TURNAROUND_RETEST])
-                                  if s.retest_on_failure else None)
+        c = _Columns()
+        c.turnaround = durations.quantile(s.turnaround_days, U[:, S.TURNAROUND])
+        c.turnaround_retest = (durations.quantile(s.turnaround_days, U[:, S.TURNAROUND_RETEST])
+                               if s.retest_on_failure else None)
         h = s.death_while_waiting_per_month / DAYS_PER_MONTH
-        self.death_wait = -np.log(U[:, S.DEATH_WAITING]) / h if h > 0 else np.full(n, INF)
-        self.assay_fail = U[:, S.ASSAY_FAIL] < s.assay_failure_prob
-        self.assay_fail_retest = U[:, S.ASSAY_FAIL_RETEST] < s.assay_failure_prob
-        self.months_since_cetuximab = durations.quantile(
-            s.ras_mutant.months_since_cetuximab, U[:, S.MONTHS_SINCE_CETUXIMAB])
-        self.u_mutant = U[:, S.TRULY_MUTANT]
-        self.u_call = U[:, S.ASSAY_CALL]
-        self.non_molecular = U[:, S.NON_MOLECULAR] < s.non_molecular_failure_prob
-        self.screening = screen(s, arrival, self)
-        self.passing = np.flatnonzero(self.screening.outcome == PASSED).tolist()
-        self.screen_end = self.screening.end_day.tolist()
-        self.truly_mutant = self.screening.truly_mutant.tolist()
+        c.death_wait = -np.log(U[:, S.DEATH_WAITING]) / h if h > 0 else np.full(n, INF)
+        c.assay_fail = U[:, S.ASSAY_FAIL] < s.assay_failure_prob
+        c.assay_fail_retest = U[:, S.ASSAY_FAIL_RETEST] < s.assay_failure_prob
+        c.months_since_cetuximab = durations.quantile(s.ras_mutant.months_since_cetuximab,
+                                                      U[:, S.MONTHS_SINCE_CETUXIMAB])
+        c.u_mutant = U[:, S.TRULY_MUTANT]
+        c.u_call = U[:, S.ASSAY_CALL]
+        c.non_molecular = U[:, S.NON_MOLECULAR] < s.non_molecular_failure_prob
+        paths = screen(s, arrival, c)
         stratum = np.zeros(n, dtype=np.int64)
         for j, cum in enumerate(m.strata_cum):
             level = np.minimum(np.searchsorted(cum, U[:, S.STRATA + j], side="right"), len(cum) - 1)
@@ -114,17 +118,50 @@ class BlockDraws:
         backbone = np.minimum(np.searchsorted(m.backbone_cum, U[:, S.BACKBONE], side="right"),
                               len(m.backbone_cum) - 1)
         t = m.cfg.treatment
-        self.cycle_length = np.asarray(m.cycle_days)[backbone]
-        self.cycle_delays = m.delays(U[:, S.CYCLE_DELAYS:])
-        self.cycle_starts = block_starts(self.cycle_length, self.cycle_delays)
-        self.toxicity_cycle = _geometric_cycle(U[:, S.TOXICITY_STOP], t.discontinuation_toxicity_prob_per_cycle)
-        self.withdrawal_cycle = _geometric_cycle(U[:, S.WITHDRAWAL], t.withdrawal_prob_per_cycle)
-        self.clinical = U[:, S.CLINICAL] < m.cfg.imaging.clinical_detection_prob
-        self.u_outcome = U[:, [S.PFS, S.PFS_EVENT_TYPE, S.PPS, S.RESPONDER, S.COMPLETE_RESPONSE]].tolist()
-        self.stratum, self.backbone = stratum.tolist(), backbone.tolist()
-        # Patients read their draws one at a time: Python lists index far faster than arrays.
-        for name in ("toxicity_cycle", "withdrawal_cycle", "clinical", "cycle_length"):
-            setattr(self, name, getattr(self, name).tolist())
+        length = np.asarray(m.cycle_days)[backbone]
+        # Cycle starts only for the patients who pass screening.
+        passing = np.flatnonzero(paths.outcome == PASSED)
+        delays = m.delays(U[passing, S.CYCLE_DELAYS:])
+        starts = block_starts(length[passing], delays)
+        toxicity = _geometric_cycle(U[:, S.TOXICITY_STOP], t.discontinuation_toxicity_prob_per_cycle)
+        withdrawal = _geometric_cycle(U[:, S.WITHDRAWAL], t.withdrawal_prob_per_cycle)
+        clinical = U[:, S.CLINICAL] < m.cfg.imaging.clinical_detection_prob
+        u_outcome = U[:, [S.PFS, S.PFS_EVENT_TYPE, S.PPS, S.RESPONDER, S.COMPLETE_RESPONSE]]
+        blocks = []
+        B = S.BLOCK
+        cuts = np.searchsorted(passing, np.arange(0, n + 1, B))
+        for k in range(n // B):
+            rows = slice(k * B, (k + 1) * B)
+            d = cls.__new__(cls)
+            d.U = U[rows]
+            d.screening = ScreeningPaths(paths.outcome[rows], paths.end_day[rows], paths.n_assays[rows],
+                                         paths.truly_mutant[rows])
+            # Patients read their draws one at a time: Python lists index far faster than arrays.
+            d.passing = (passing[cuts[k]: cuts[k + 1]] - k * B).tolist()
+            d.cycle_row = dict(zip(d.passing, range(len(d.passing))))
+            d.cycle_delays = delays[cuts[k]: cuts[k + 1]]
+            d.cycle_starts = starts[cuts[k]: cuts[k + 1]]
+            d.screen_end = paths.end_day[rows].tolist()
+            d.truly_mutant = paths.truly_mutant[rows].tolist()
+            d.stratum, d.backbone = stratum[rows].tolist(), backbone[rows].tolist()
+            d.cycle_length = length[rows].tolist()
+            d.toxicity_cycle, d.withdrawal_cycle = toxicity[rows].tolist(), withdrawal[rows].tolist()
+            d.clinical = clinical[rows].tolist()
+            d.u_outcome = u_outcome[rows].tolist()
+            blocks.append(d)
+        return blocks
+
+
+class _Columns:
+    """Screening draws of many patients, as screening.screen reads them."""
+
+
+def arrivals(m: TrialModel, U: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Arrival days of blocks of patients: U (trials, BLOCK, WIDTH), ``offset`` (trials,) the cumulative
+    intensity before each block. Returns (days (trials, BLOCK), cumulative intensity after each block)."""
+    gap = -np.log(U[:, :, streams.ARRIVAL]) if m.poisson_arrivals else np.ones(U.shape[:2])
+    cum = offset[:, None] + np.cumsum(gap, axis=1)
+    return m.clock.days(cum), cum[:, -1]
 
 
 class Trial:
@@ -154,6 +191,7 @@ class Trial:
         self.accrual_complete = False
         self.last_randomized_day = math.nan
         self.finished = env.event()
+        self.end_day = math.nan       # when the simulation ended (set by run_trial)
         self.scan_cycles = model.scan_cycles
         self.lead = self.cfg.treatment.days_to_first_cycle
 
@@ -162,13 +200,14 @@ class Trial:
         b, i = divmod(k, streams.BLOCK)
         while len(self.blocks) <= b:
             U = self.uniforms.block(len(self.blocks))
-            gap = -np.log(U[:, streams.ARRIVAL]) if self.m.poisson_arrivals else np.ones(len(U))
-            cum = self.cum_intensity + np.cumsum(gap)
-            self.cum_intensity = float(cum[-1])
-            arrival = self.m.clock.days(cum)
-            self.arrival_days.extend(arrival.tolist())
-            self.blocks.append(BlockDraws(self.m, U, arrival))
+            days, cum = arrivals(self.m, U[None], np.array([self.cum_intensity]))
+            self.add_block(BlockDraws.many(self.m, U, days[0])[0], days[0], float(cum[0]))
         return self.blocks[b], i
+
+    def add_block(self, block: BlockDraws, days: np.ndarray, cum_intensity: float) -> None:
+        self.blocks.append(block)
+        self.arrival_days.extend(days.tolist())
+        self.cum_intensity = cum_intensity
 
     def outcome(self, arm: int, truly_mutant: bool, d: BlockDraws, i: int) -> Outcome:
         law = self.m.mutant_law if truly_mutant else self.m.laws[arm]
@@ -184,7 +223,8 @@ class Trial:
 
     def cycle_clock(self, d: BlockDraws, i: int) -> CycleClock:
         """The patient's cycles: the backbone's length and the patient's own delays."""
-        return CycleClock(d.cycle_length[i], d.cycle_starts[i], d.cycle_delays[i])
+        j = d.cycle_row[i]
+        return CycleClock(d.cycle_length[i], d.cycle_starts[j], d.cycle_delays[j])
 
     # -- events shared between patients ------------------------------------------------
     def accrue(self):
@@ -231,7 +271,7 @@ class Trial:
         self.records.append(rec)
         self.n_randomized += 1
         self.awaiting += 1
-        self.env.process(treatment(self.env, self, rec, d, i))
+        Follow(self.env, rec, course(self, rec, d, i))
         if self.n_randomized >= self.cfg.accrual.target_randomized:
             self.accrual_complete = True
             self._close()
@@ -239,15 +279,16 @@ class Trial:
     def on_scan(self, rec: PatientRecord) -> None:
         """Every scan passes here, after a progression it shows has ended follow-up."""
         if rec.n_scans == self.awaited_scans or (rec.n_scans < self.awaited_scans and rec.end_reason != ONGOING):
-            self.outcome_known()
+            self.outcome_known(rec)
 
     def on_end(self, rec: PatientRecord) -> None:
         """Follow-up for PFS ended off a scan (death, clinical progression, withdrawal)."""
         if rec.n_scans < self.awaited_scans:
-            self.outcome_known()
+            self.outcome_known(rec)
 
-    def outcome_known(self) -> None:
+    def outcome_known(self, rec: PatientRecord) -> None:
         """A randomized patient had the scans the DCR definitions need, or follow-up ended before them."""
+        rec.known = True
         self.awaiting -= 1
         if self.awaiting == 0 and self._all_known is not None:
             self._all_known.succeed()
@@ -319,7 +360,7 @@ class Trial:
             outcome[k] = np.fromiter(self.decisions.values(), dtype=np.int8, count=len(k))
         for r in self.records:
             end[r.k] = r.rand_day
-        pending = (outcome == PASSED) | (end > self.env.now)
+        pending = (outcome == PASSED) | (end > self.end_day)
         outcome[pending], end[pending], assays[pending], mutant[pending] = -1, np.nan, 0, False
         return {"arrival_day": np.array(self.arrival_days[:n]), "screen_end_day": end, "screen_outcome": outcome,
                 "n_assays": assays, "truly_mutant": mutant}
@@ -334,7 +375,7 @@ def treatment_courses(trials: list[Trial]) -> tuple[np.ndarray, np.ndarray, np.n
     rows, tox, wd, length = [], np.empty(n), np.empty(n), np.empty(n)
     for j, (t, r) in enumerate(pairs):
         d, i = t.draws(r.k)
-        rows.append(d.cycle_starts[i])
+        rows.append(d.cycle_starts[d.cycle_row[i]])
         tox[j], wd[j], length[j] = d.toxicity_cycle[i], d.withdrawal_cycle[i], d.cycle_length[i]
     starts = np.stack(rows)
     death = np.array([r.outcome.death for _, r in pairs])
@@ -363,12 +404,27 @@ def treatment_courses(trials: list[Trial]) -> tuple[np.ndarray, np.ndarray, np.n
     return out
 
 
-def run_trial(model: TrialModel, seed: int, replicate: int) -> Trial:
-    """Run replicate ``replicate`` of the scenario to its final data cut-off."""
+def run_trial(model: TrialModel, seed: int, replicate: int, ahead: tuple | None = None) -> Trial:
+    """Run replicate ``replicate`` of the scenario to its final data cut-off (``ahead``: its first
+    blocks of draws, from draw_ahead)."""
     env = simpy.Environment()
     trial = Trial(model, seed, replicate, env)
+    if ahead is not None:
+        trial.uniforms = ahead[0]
+        for block in ahead[1]:
+            trial.add_block(*block)
     env.process(trial.accrue())
     env.run(until=trial.finished)
+    trial.end_day = env.now
+    for rec in trial.records:
+        catch_up(rec, trial.end_day)
+    # Events still pending (scans after the cut-off) and the processes waiting on them form reference
+    # cycles (process -> event -> callback -> process): drop them here so that memory is freed at once,
+    # not by the cyclic garbage collector walking every trial of a chunk.
+    for *_, event in env._queue:
+        event.callbacks = None
+    env._queue.clear()
+    trial.env = None
     return trial
 
 
@@ -379,6 +435,43 @@ def simulate(model: TrialModel, seed: int, replicate: int) -> TrialTable:
 
 def simulate_many(model: TrialModel, seed: int, replicates, stacked: bool = True) -> TrialTable:
     """The stacked patient table of several replicates (``trial`` column: position in ``replicates``)."""
-    trials = [run_trial(model, seed, i) for i in replicates]
-    table = build_table(trials, treatment_courses(trials), model.t_ref, len(model.scan_cycles))
+    replicates = list(replicates)
+    # The trials stay alive until their table is built: the cyclic garbage collector would walk them
+    # again and again (a third of the time); SimPy's few cycles are freed when the chunk is done.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        trials = []
+        for g in range(0, len(replicates), AHEAD_GROUP):
+            group = replicates[g: g + AHEAD_GROUP]
+            trials += [run_trial(model, seed, i, ahead) for i, ahead in zip(group, draw_ahead(model, seed, group))]
+        table = build_table(trials, treatment_courses(trials), model.t_ref, len(model.scan_cycles))
+    finally:
+        if enabled:
+            gc.enable()
     return table if stacked else single(table)
+
+
+AHEAD = 2          # blocks drawn in advance for every trial: about 100 patients are screened
+AHEAD_GROUP = 100  # trials whose first blocks are computed together
+
+
+def draw_ahead(model: TrialModel, seed: int, replicates: list[int]) -> list[tuple]:
+    """Per trial: (its PatientUniforms, [(BlockDraws, arrival days, cumulative intensity)] of its first
+    AHEAD blocks). The blocks of all these trials are computed in one pass of numpy calls instead of
+    one per block; every value is what the trial would compute alone."""
+    uniforms = [streams.PatientUniforms(seed, i) for i in replicates]
+    if not uniforms:
+        return []
+    B = streams.BLOCK
+    # Rows ordered trial by trial, block by block (one copy of the uniforms).
+    U = np.concatenate([u.block(b) for u in uniforms for b in range(AHEAD)])
+    blocks3 = U.reshape(len(uniforms), AHEAD, B, streams.WIDTH)
+    day = np.empty((len(uniforms), AHEAD, B))
+    offsets, offset = [], np.zeros(len(uniforms))
+    for b in range(AHEAD):
+        day[:, b], offset = arrivals(model, blocks3[:, b], offset)
+        offsets.append(offset)
+    blocks = BlockDraws.many(model, U, day.reshape(-1))
+    return [(u, [(blocks[t * AHEAD + b], day[t, b], float(offsets[b][t])) for b in range(AHEAD)])
+            for t, u in enumerate(uniforms)]
