@@ -19,8 +19,12 @@ from ..outcomes.laws import IncoherentEffects, arm_laws
 from .schema import Scenario
 
 MAX_YAML_BYTES = 5_000_000
-#: Values in a parsed file, counting each expansion of an alias (*name): bounds "YAML bombs".
+#: Values in a parsed file, counting each expansion of an alias (*name) and of a merge key (<<:):
+#: bounds "YAML bombs" (counted on the composed nodes, before any Python object is built).
 MAX_YAML_VALUES = 100_000
+#: Levels of nesting ([ and { brackets, indentation, and what aliases repeat): a scenario has about 5.
+#: PyYAML's scanner slows down with thousands of open brackets and its composer recurses per level.
+MAX_YAML_DEPTH = 100
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -36,9 +40,42 @@ class _YamlProblem(Exception):
         self.line = line
 
 
+def _too_deep(line: int, at: str = "") -> _YamlProblem:
+    return _YamlProblem(line, f"{at}nested more than {MAX_YAML_DEPTH} levels deep (with [ or {{ brackets, "
+                              f"indentation or aliases like *name); a scenario is only a few levels deep")
+
+
 class _LineLoader(yaml.SafeLoader):
     """Safe loader that refuses duplicate keys (PyYAML silently keeps the last one) and reports
-    values its constructors cannot build as YAML errors with a line, not Python exceptions."""
+    values its constructors cannot build as YAML errors with a line, not Python exceptions.
+
+    Its scanner refuses nesting deeper than ``MAX_YAML_DEPTH`` as soon as it reads the bracket or
+    indentation that goes too deep: brackets in quotes or comments do not count, and nothing of
+    the rest is read (PyYAML takes seconds on thousands of '[' and then recurses once per level).
+    Its composer stops after ``MAX_YAML_VALUES`` nodes (pure-Python PyYAML reads some 20,000 a
+    second: a 5 MB list took 100 s to be refused once read).
+    """
+
+    _composed = 0
+
+    def compose_node(self, parent, index):
+        self._composed += 1
+        if self._composed > MAX_YAML_VALUES:
+            raise _YamlProblem(self.peek_event().start_mark.line + 1, f"more than {MAX_YAML_VALUES} values; "
+                               f"a scenario is small")
+        return super().compose_node(parent, index)
+
+    def fetch_flow_collection_start(self, TokenClass):  # '[' or '{'
+        if len(self.indents) + self.flow_level + 1 > MAX_YAML_DEPTH:
+            raise _too_deep(self.get_mark().line + 1)
+        super().fetch_flow_collection_start(TokenClass)
+
+    def add_indent(self, column):  # a block mapping or list, one level in
+        if super().add_indent(column):
+            if len(self.indents) + self.flow_level > MAX_YAML_DEPTH:
+                raise _too_deep(self.get_mark().line + 1)
+            return True
+        return False
 
     def construct_object(self, node, deep=False):
         # '!!int abc', '!!bool maybe' or a date-like '2020-13-45' fail with plain Python errors.
@@ -72,21 +109,76 @@ def _construct_mapping(loader, node, deep=False):
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _check_nodes(root) -> None:
+    """Refuse, before anything is built, a document that expands too far or holds tags that build objects.
+
+    Counts the values the document stands for on the composed nodes: an alias (*name) is the node
+    it names, so each reference counts that node's values again, and a merge key (<<:) counts what
+    it merges. Counts are memoized by node, so this takes time linear in the file however far the
+    aliases would expand (a "billion laughs" under '<<:' is refused as fast as anywhere else), and
+    an alias inside the value it names (which would repeat forever) is caught as a cycle. Nesting,
+    counting the levels aliases repeat, stops at ``MAX_YAML_DEPTH`` (also bounding the recursion).
+    """
+    sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (values, levels of collections from it down)
+    open_nodes: set[int] = set()  # being counted: meeting one again is a cycle
+
+    def too_many(node, path, why: str = "") -> _YamlProblem:
+        return _YamlProblem(node.start_mark.line + 1, f"{_at(path)}more than {MAX_YAML_VALUES} values{why}; a "
+                            f"scenario is small (do aliases like *name expand too far?)")
+
+    def visit(node, path, depth) -> tuple[int, int]:
+        collection = isinstance(node, (yaml.MappingNode, yaml.SequenceNode))
+        if depth + collection > MAX_YAML_DEPTH:
+            raise _too_deep(node.start_mark.line + 1, _at(path))
+        if id(node) in sizes:
+            size, height = sizes[id(node)]
+            if depth + height > MAX_YAML_DEPTH:
+                raise _too_deep(node.start_mark.line + 1, _at(path))
+            return size, height
+        if id(node) in open_nodes:
+            raise too_many(node, path, " (an alias *name inside the value it names repeats it forever)")
+        if node.tag not in _LineLoader.yaml_constructors:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise _YamlProblem(node.start_mark.line + 1, f"{_at(path)}the tag {tag} is not allowed; a scenario "
+                               f"holds plain values only (numbers, text, true/false, lists and mappings)")
+        size, height = 1, int(collection)
+        open_nodes.add(id(node))
+        for child, child_path in _children(node, path):
+            child_size, child_height = visit(child, child_path, depth + 1)
+            size += child_size
+            height = max(height, child_height + 1)
+            if size > MAX_YAML_VALUES:
+                raise too_many(node, path)
+        open_nodes.discard(id(node))
+        sizes[id(node)] = size, height
+        return size, height
+
+    visit(root, (), 0)
+
+
+def _children(node, path):
+    """(child node, its field path) of a node; what a merge key (<<:) merges belongs to the mapping."""
+    if isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            yield v, path + (i,)
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if k.tag == _MERGE_TAG:  # '<<: *defaults' or '<<: [*a, *b]': their keys become this mapping's
+                yield v, path
+                continue
+            yield k, path
+            yield v, path + (k.value,) if isinstance(k, yaml.ScalarNode) else path
+
+
 def _line_index(node, path=(), out=None) -> dict[tuple, int]:
     """Map each field path to the 1-based line where its value starts.
 
     Also refuses, naming the path, what the safe loader would otherwise report without one or
-    not at all: tags that build Python objects, duplicate keys, and aliases that expand too far.
+    not at all: keys that are not text and duplicate keys. Runs after ``_check_nodes``, so what
+    it walks (aliases expanded, merge values skipped) is at most ``MAX_YAML_VALUES`` values.
     """
     out = {} if out is None else out
-    at = f"{_dotted(path)}: " if path else ""
-    if len(out) > MAX_YAML_VALUES:
-        raise _YamlProblem(node.start_mark.line + 1, f"{at}more than {MAX_YAML_VALUES} values; a scenario is "
-                           f"small (do aliases like *name expand too far?)")
-    if node.tag not in _LineLoader.yaml_constructors:
-        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-        raise _YamlProblem(node.start_mark.line + 1, f"{at}the tag {tag} is not allowed; a scenario holds "
-                           f"plain values only (numbers, text, true/false, lists and mappings)")
+    at = _at(path)
     if isinstance(node, yaml.MappingNode):
         first: dict[str, int] = {}
         for k, v in node.value:
@@ -109,6 +201,11 @@ def _line_index(node, path=(), out=None) -> dict[tuple, int]:
             out[p] = v.start_mark.line + 1
             _line_index(v, p, out)
     return out
+
+
+def _at(path) -> str:
+    """'field.path: ' to start a message about the value at ``path`` ('' for the whole document)."""
+    return f"{_dotted(path)}: " if path else ""
 
 
 def _dotted(loc) -> str:
@@ -154,9 +251,15 @@ def _parse(text: str) -> tuple[Any, dict[tuple, int]]:
     """YAML text to (data, path -> line index); every problem is a ``_YamlProblem``."""
     lines: dict[tuple, int] = {}
     try:
-        node = yaml.compose(text, Loader=_LineLoader)
-        lines = {} if node is None else _line_index(node)
-        data = yaml.load(text, Loader=_LineLoader)
+        loader = _LineLoader(text)
+        try:
+            node = loader.get_single_node()  # as yaml.compose; nesting too deep stops the scanner
+            if node is not None:
+                _check_nodes(node)  # before building anything: bombs, cycles, tags
+                lines = _line_index(node)
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         problem = e.problem or e.context
