@@ -41,6 +41,24 @@ def _seed(text: str) -> int:
     return v
 
 
+def _monte_carlo_options(p: argparse.ArgumentParser, default_out: str) -> None:
+    """Options shared by run and compare: each overrides a monte_carlo field (of every cell, for compare)."""
+    p.add_argument("--replicates", type=_positive_int,
+                   help="override monte_carlo.replicates (the cap with --target-mcse, default 100000)")
+    p.add_argument("--seed", type=_seed, help="override monte_carlo.seed")
+    p.add_argument("--workers", type=_positive_int, help="override monte_carlo.workers (processes)")
+    p.add_argument("--out", type=Path, help=f"results folder (default: {default_out})")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--backend", choices=["local", "dask"], help="where replicates run (override monte_carlo.backend)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler, e.g. tcp://host:8786 (implies --backend "
+                   "dask; without it --backend dask starts a LocalCluster of --workers processes)")
+    p.add_argument("--target-mcse", type=float, metavar="SE",
+                   help="run replicates in batches until the MCSE of --target-metric is at most SE for every "
+                        "design (per simulation for compare); --replicates is then the cap")
+    p.add_argument("--target-metric", default="power", metavar="METRIC",
+                   help="metric for --target-mcse (default power; e.g. power_pfs, n_screened, dcr_difference)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="rechallenge-sim", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
@@ -50,21 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"scenario YAML (default: {DEFAULT_SCENARIO}; with --resume: the run's own resolved scenario)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a field, e.g. --set effects.rechallenge.dcr=0.6 (repeatable)")
-    r.add_argument("--replicates", type=_positive_int, help="override monte_carlo.replicates")
-    r.add_argument("--seed", type=_seed, help="override monte_carlo.seed")
-    r.add_argument("--workers", type=_positive_int, help="override monte_carlo.workers")
-    r.add_argument("--out", type=Path, help="results folder (default: results/<scenario>-<time>)")
-    r.add_argument("--quiet", action="store_true", help="no progress bar")
-    r.add_argument("--backend", choices=["local", "dask"], help="where replicates run (override monte_carlo.backend)")
-    r.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler, e.g. tcp://host:8786 (implies --backend dask; "
-                   "without it --backend dask starts a LocalCluster of --workers processes)")
+    _monte_carlo_options(r, "results/<scenario>-<time>")
     r.add_argument("--resume", type=Path, metavar="DIR",
                    help="continue a run that was stopped or killed in DIR (same scenario, seed and version)")
-    r.add_argument("--target-mcse", type=float, metavar="SE",
-                   help="run replicates in batches until the MCSE of --target-metric is at most SE for every "
-                        "design; --replicates is then the cap (default 100000)")
-    r.add_argument("--target-metric", default="power", metavar="METRIC",
-                   help="metric for --target-mcse (default power; e.g. power_pfs, n_screened, dcr_difference)")
 
     e = sub.add_parser("exact", help="exact power of a two-arm binary comparison by full enumeration")
     e.add_argument("--n-per-arm", nargs="+", required=True, metavar="N", help="patients per arm; lists and ranges like 20:40")
@@ -86,16 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compare", help="compare designs side by side under several scenarios (a grid file)")
     c.add_argument("grid", type=Path, help="grid YAML file (see scenarios/grid_designs.yaml)")
-    c.add_argument("--replicates", type=_positive_int, help="replicates per simulation (or the cap with --target-mcse)")
-    c.add_argument("--seed", type=_seed, help="seed of every simulation")
-    c.add_argument("--workers", type=_positive_int, help="worker processes")
-    c.add_argument("--out", type=Path, help="results folder (default: results/compare-<name>-<time>)")
-    c.add_argument("--quiet", action="store_true", help="no progress bar")
-    c.add_argument("--backend", choices=["local", "dask"], help="where replicates run")
-    c.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler, e.g. tcp://host:8786 (implies --backend dask)")
-    c.add_argument("--target-mcse", type=float, metavar="SE", help="per simulation: run until the MCSE of "
-                   "--target-metric is at most SE for every design")
-    c.add_argument("--target-metric", default="power", metavar="METRIC")
+    _monte_carlo_options(c, "results/compare-<name>-<time>")
 
     s = sub.add_parser("schema", help="print the scenario JSON Schema")
     s.add_argument("--out", type=Path, help="write to this file instead of standard output")
