@@ -44,7 +44,7 @@ def _timed_run(name: str, workers: int, replicates: int) -> float:
         return time.perf_counter() - t0
 
 
-def throughput(name: str, workers: int, replicates: int, repeats: int = 2) -> tuple[float, float]:
+def throughput(name: str, workers: int, replicates: int, repeats: int = 3) -> tuple[float, float]:
     """(steady replicates/s with warm workers, best of ``repeats`` runs; seconds of the first small run
     including worker start-up). Best of several: this class of machine varies by +-20% minute to minute."""
     cold = _timed_run(name, workers, 200)  # starts joblib's reusable workers (imports scipy, builds laws)

@@ -1,7 +1,7 @@
 """Treatment cycles of one patient: cycle c starts at s_c = s_{c-1} + L + delay_c (s_1 = 0).
 
 A toxicity delay before cycle c pushes every later cycle and every scan tied to them.
-Cycles are arithmetic, not SimPy events: the patient process yields at scans only. The starts
+Cycles are arithmetic, not SimPy events: a patient's events are scans and the end of follow-up. The starts
 of a block of patients' first cycles are computed at once (``block_starts``); a patient followed
 longer reuses the delay columns in turn, a period at a time.
 """

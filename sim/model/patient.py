@@ -1,8 +1,9 @@
-"""One randomized patient's treatment as a SimPy process: cycles, scans, progression and death.
+"""One randomized patient's treatment on the SimPy queue: cycles, scans, progression and death.
 
-The patient's random draws are columns of a fixed row of uniforms (see streams.py); the process
-turns them into events in the order the trial would see them. Patients interact only through the
-shared Trial: its count of DCR outcomes still awaited decides when follow-up may end.
+The patient's random draws are columns of a fixed row of uniforms (see streams.py); ``course``
+turns them into events in the order the trial would see them, and ``Follow`` puts each on the
+SimPy queue while the trial waits for the patient. Patients interact only through the shared
+Trial: its count of DCR outcomes still awaited decides when follow-up may end.
 """
 from __future__ import annotations
 

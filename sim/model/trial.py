@@ -418,9 +418,9 @@ def run_trial(model: TrialModel, seed: int, replicate: int, ahead: tuple | None 
     trial.end_day = env.now
     for rec in trial.records:
         catch_up(rec, trial.end_day)
-    # Events still pending (scans after the cut-off) and the processes waiting on them form reference
-    # cycles (process -> event -> callback -> process): drop them here so that memory is freed at once,
-    # not by the cyclic garbage collector walking every trial of a chunk.
+    # Events still pending (after the end) hold callbacks into the trial and, for a process, form
+    # reference cycles (process -> event -> callback -> process): drop them here so that memory is
+    # freed at once, not by the cyclic garbage collector walking every trial of a chunk.
     for *_, event in env._queue:
         event.callbacks = None
     env._queue.clear()
