@@ -145,6 +145,10 @@ FILE_CASES = [
                ["@FILE@:@LINE@: monte_carlo: should be a section of fields (replicates, seed, workers, chunk_size, backend, scheduler)",
                 "not list", "(got [4000, 20200901])"],
                ["monte_carlo:\n  [4000"]),
+    # found by the fuzz test: --replicates replaced the bad value, so the file's mistake went unseen
+    _file_case("bad-value-that-an-option-overrides", set_value("monte_carlo.replicates", "[[1]]"),
+               ["@FILE@:@LINE@: monte_carlo.replicates:", "(got [[1]])"],
+               ["replicates: [[1]]"], extra=("--replicates", "3")),
     _file_case("text-where-a-section-goes", set_value("screening", "fast"),
                ["@FILE@:@LINE@: screening: should be a section of fields (turnaround_days,", "not str",
                 "(got 'fast')"],

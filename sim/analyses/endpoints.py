@@ -42,7 +42,7 @@ def per_trial_max(table: TrialTable, rows: np.ndarray, values: np.ndarray):
 
 
 def scan_number(table: TrialTable) -> np.ndarray:
-    """0-based number of each scan-log row among its patient's scans (the log is in time order)."""
+    """0-based number of each scan-log row among its patient's scans (each patient's scans are in time order)."""
     patient = table.scans["patient"]
     if len(patient) == 0:
         return np.zeros(0, dtype=np.int64)

@@ -92,7 +92,8 @@ class TrialTable:
 
     One trial (``simulate``) has scalar facts. Several trials stacked (``simulate_many``, how the
     engine analyses a chunk at once) have one fact per trial, and the ``trial`` column gives each
-    patient row's trial. Either way ``scans["patient"]`` is a row of ``patients``.
+    patient row's trial. Either way ``scans["patient"]`` is a row of ``patients``, and the scan log is
+    ordered by patient, then day.
     """
 
     patients: dict[str, np.ndarray]

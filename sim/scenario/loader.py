@@ -5,6 +5,7 @@ came from the file), the field's dotted path, the bad value and what is allowed.
 """
 from __future__ import annotations
 
+import copy
 import difflib
 import math
 import typing
@@ -441,7 +442,18 @@ def _refuse_non_finite(node, loc, source, lines, overridden):
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Read, override (``path.to.field=value``) and validate a scenario file.
+
+    With overrides, the file is first checked as written (types and ranges, with its lines): a bad
+    value in the file is reported even when an override such as --replicates replaces it."""
     data, lines = read_yaml(path)
+    if overrides:
+        as_written = copy.deepcopy(data)
+        _refuse_non_finite(as_written, (), str(path), lines, {})
+        try:
+            Scenario.model_validate(as_written)
+        except ValidationError as e:
+            raise ScenarioError("\n".join(_format_errors(e, str(path), lines, {}))) from None
     overridden = {}
     for assignment in overrides:
         overridden[apply_override(data, assignment)] = assignment
