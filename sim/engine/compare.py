@@ -15,12 +15,14 @@ sqrt(se_d^2 + se_ref^2) as if the designs had been simulated independently.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 
 from ..errors import UserError
 from ..scenario.grid import Cell, Grid, design_label, load_grid
@@ -106,6 +108,16 @@ def _differences(cells: list[Cell], runs: list[RunResult]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _summarize_cells(cells: list[Cell], folders: list[Path], elapsed: float, interrupted: bool) -> list[RunResult]:
+    """Each cell's summary (reading its chunk files), in parallel on this machine: the summaries are
+    the serial tail of a comparison once the chunks are in."""
+    jobs = min(len(cells), cells[0].scenario.monte_carlo.workers, os.cpu_count() or 1) if cells else 1
+    tasks = (delayed(finish)(c.scenario, f, elapsed, interrupted, report_later=True) for c, f in zip(cells, folders))
+    if jobs <= 1:
+        return [task[0](*task[1], **task[2]) for task in tasks]
+    return list(Parallel(n_jobs=jobs)(tasks))
+
+
 def compare(grid_path: str | Path, out: Path | None = None, progress=None, target: Target | None = None,
             monte_carlo: dict | None = None) -> CompareResult:
     """Run every cell of the grid into ``out``/cells and write the comparison tables."""
@@ -130,7 +142,7 @@ def compare(grid_path: str | Path, out: Path | None = None, progress=None, targe
             prepare(cell.scenario, folder)
         interrupted, elapsed = run_cells([(c.scenario, f) for c, f in zip(cells, folders)], progress)
         # One report for the comparison, not one per cell (each cell's summary.json has everything).
-        runs = [finish(c.scenario, f, elapsed, interrupted, report_later=True) for c, f in zip(cells, folders)]
+        runs = _summarize_cells(cells, folders, elapsed, interrupted)
     else:
         for cell, folder in zip(cells, folders):
             r = run(cell.scenario, folder, progress, target, report=False)
