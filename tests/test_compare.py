@@ -98,3 +98,25 @@ def test_power_curve_points_agree_with_the_exact_curve(tmp_path):
     assert data.groupby("design")["exact_power"].apply(lambda s: s.is_monotonic_increasing).all()
     html = (r.out / "report.html").read_text()
     assert "Power against effect size" in html and 'src="data:image/png;base64,' in html
+
+
+def test_an_interrupted_comparison_keeps_the_cells_that_ran(tmp_path, monkeypatch):
+    """Ctrl-C during the pool of chunks: cells without any chunk are left out of the tables, not a crash."""
+    import sim.engine.runner as runner
+
+    real, calls = runner.run_chunk, []
+
+    def interrupt_at_the_third(*a):
+        calls.append(a)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*a)
+
+    monkeypatch.setattr(runner, "run_chunk", interrupt_at_the_third)
+    grid = _grid(tmp_path, SMALL.replace("replicates: 400, seed: 3, workers: 1, chunk_size: 100",
+                                         "replicates: 40, seed: 3, workers: 1, chunk_size: 20"))
+    r = sim.compare(grid, tmp_path / "out")
+    ran = [run.summary["replicates"] for run in r.runs]
+    assert ran == [40, 0, 0, 0]  # the first cell's two chunks, then the interruption
+    assert set(r.table["cell"]) == {0} and (r.table["replicates"] == 40).all()
+    assert r.differences.empty or set(r.differences["scenario"]) <= {"plain"}

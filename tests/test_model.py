@@ -245,3 +245,15 @@ def test_the_scan_that_sets_the_analysis_day_is_inside_it():
         at, later = (ep.controlled_through(t, number, 3, d) for d in (day, day + 1.0))
         assert np.array_equal(at, later)
         assert np.array_equal(ep.best_category(t, number, 3, day), ep.best_category(t, number, 3, day + 1.0))
+
+
+def test_an_arrival_at_the_moment_enrolment_closes_gets_an_outcome():
+    """Evenly spaced arrivals (one a day) and a fixed 9-day turnaround make arrivals coincide with the
+    decision that closes enrolment: every patient counted as screened must have a screening outcome."""
+    from sim.model.trial import simulate_many
+
+    sc = scenario("expected", "accrual.arrivals=evenly_spaced",
+                  "accrual.screening_rates=[{from_month: 0, per_month: 30.4375}]",
+                  "screening.turnaround_days={distribution: fixed, mean: 9}")
+    t = simulate_many(TrialModel(sc), 11, range(300))
+    assert not (t.patients["screen_outcome"] == -1).any()

@@ -74,6 +74,8 @@ def _differences(cells: list[Cell], runs: list[RunResult]) -> pd.DataFrame:
     rows = []
     by_scenario: dict[str, list[tuple[int, int]]] = {}
     for j, cell in enumerate(cells):
+        if not runs[j].summary["replicates"]:  # a comparison interrupted before this cell ran
+            continue
         for i in range(len(cell.designs)):
             by_scenario.setdefault(cell.scenario_name, []).append((j, i))
     for scenario, members in by_scenario.items():

@@ -133,7 +133,6 @@ class BlockDraws:
         for k in range(n // B):
             rows = slice(k * B, (k + 1) * B)
             d = cls.__new__(cls)
-            d.U = U[rows]
             d.screening = ScreeningPaths(paths.outcome[rows], paths.end_day[rows], paths.n_assays[rows],
                                          paths.truly_mutant[rows])
             # Patients read their draws one at a time: Python lists index far faster than arrays.
@@ -182,6 +181,7 @@ class Trial:
         self.scan_log: list = []
         self.n_screened = 0
         self.closed_day = math.nan
+        self.seen_until = 0           # accrue() has scheduled the decisions of patients before this one
         self.n_randomized = 0
         self.awaited_scans = model.awaited_scans
         self.awaiting = 0             # randomized patients whose DCR outcome (awaited_scans scans) is not known
@@ -251,6 +251,7 @@ class Trial:
                     break
                 decision = env.timeout(d.screen_end[j] - env.now)
                 decision.callbacks.append(lambda _event, k=k - i + j: self._decide(k))
+            self.seen_until = k + ARRIVAL_BATCH
 
     def _decide(self, k: int) -> None:
         """Screening passed: randomize unless enrolment closed meanwhile, and start treatment."""
@@ -300,7 +301,9 @@ class Trial:
         self.closed_day = self.env.now
         while self.arrival_days[-1] <= self.closed_day:  # draw until some arrival is later than closing
             self.draws(len(self.arrival_days))
-        self.n_screened = bisect_right(self.arrival_days, self.closed_day)
+        # Screened: arrivals before closing, and those at the very moment that accrue() saw first.
+        self.n_screened = max(bisect_left(self.arrival_days, self.closed_day),
+                              min(bisect_right(self.arrival_days, self.closed_day), self.seen_until))
         self.env.process(self._follow_up_then_finish())
 
     def _follow_up_then_finish(self):
