@@ -320,34 +320,6 @@ class Trial:
         self.finished.succeed()
 
     # -- the patient table -------------------------------------------------------------
-    def treatment_course(self, rec: PatientRecord, until_rel: float) -> tuple[int, float, int]:
-        """(cycles started, day treatment ended or NaN if ongoing at until_rel, why it ended).
-
-        Treatment ends at progression seen, death, withdrawal or after the toxicity cycle,
-        whichever comes first; cycles are counted from the patient's own delays.
-        """
-        d, i = self.draws(rec.k)
-        o = rec.outcome
-        end, reason = o.death, END_DEATH
-        if rec.end_reason in (END_SCAN_PROGRESSION, END_CLINICAL_PROGRESSION, END_WITHDRAWAL) and rec.end_rel < end:
-            end, reason = rec.end_rel, rec.end_reason
-        tox, wd = d.toxicity_cycle[i], d.withdrawal_cycle[i]
-        clock = rec.clock
-        t_lim, cap = min(end, until_rel), min(tox, wd)
-        # Only whether cycle cap started matters once it has; else count the cycles started.
-        started = int(cap) if cap < INF and clock.start(int(cap)) < t_lim else clock.started_before(t_lim)
-        if tox <= started and tox < wd:  # stops after cycle tox for toxicity
-            c = int(tox)
-            if clock.end(c) < end:
-                end, reason = clock.end(c), END_TOXICITY
-        elif wd <= started:
-            c = int(wd)
-        else:
-            c = started
-        if end > until_rel:
-            return c, math.nan, ONGOING
-        return c, end, reason
-
     def screened_columns(self) -> dict[str, np.ndarray]:
         """Screening columns of the patients screened; those still in screening at the end of the
         simulation have no outcome yet (-1, NaN, no assay)."""
@@ -368,9 +340,14 @@ class Trial:
         return {"arrival_day": np.array(self.arrival_days[:n]), "screen_end_day": end, "screen_outcome": outcome,
                 "n_assays": assays, "truly_mutant": mutant}
 
+
 def treatment_courses(trials: list[Trial]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``Trial.treatment_course`` at the PFS/OS cut-off of every randomized patient of ``trials`` (in
-    the order of their ``records``), vectorized: (cycles started, end day or NaN, why it ended)."""
+    """At the PFS/OS cut-off, for every randomized patient of ``trials`` (in the order of their
+    ``records``): cycles started, the day treatment ended (NaN if ongoing), and why it ended.
+
+    Treatment ends at progression seen, death, withdrawal or after the toxicity cycle, whichever
+    comes first; cycles are counted from the patient's own delays.
+    """
     pairs = [(t, r) for t in trials for r in t.records]
     n = len(pairs)
     if n == 0:
@@ -390,21 +367,19 @@ def treatment_courses(trials: list[Trial]) -> tuple[np.ndarray, np.ndarray, np.n
     why = np.where(ended, reason, END_DEATH)
     t_lim = np.minimum(end, until)
     started = (starts < t_lim[:, None]).sum(axis=1)
+    # Followed beyond the precomputed cycle starts: count on the patient's own clock.
+    for j in np.flatnonzero(starts[:, -1] < t_lim).tolist():
+        started[j] = pairs[j][1].clock.started_before(t_lim[j])
     on_tox = (tox <= started) & (tox < wd)  # stops after cycle tox for toxicity
     cycles = np.where(on_tox, tox, np.where(wd <= started, wd, started))
     tox_end = np.full(n, np.inf)
-    idx = np.flatnonzero(on_tox)
-    tox_end[idx] = starts[idx, tox[idx].astype(np.int64) - 1] + length[idx]
+    for j in np.flatnonzero(on_tox).tolist():
+        tox_end[j] = pairs[j][1].clock.end(int(tox[j]))
     by_tox = tox_end < end
     end = np.where(by_tox, tox_end, end)
     why = np.where(by_tox, END_TOXICITY, why)
     ongoing = end > until
-    out = cycles.astype(np.int64), np.where(ongoing, np.nan, end), np.where(ongoing, ONGOING, why)
-    # Followed beyond the precomputed cycle starts: count on the patient's own clock.
-    for j in np.flatnonzero(starts[:, -1] < t_lim).tolist():
-        t, r = pairs[j]
-        out[0][j], out[1][j], out[2][j] = t.treatment_course(r, until[j])
-    return out
+    return cycles.astype(np.int64), np.where(ongoing, np.nan, end), np.where(ongoing, ONGOING, why)
 
 
 def run_trial(model: TrialModel, seed: int, replicate: int, ahead: tuple | None = None) -> Trial:
