@@ -5,7 +5,6 @@ came from the file), the field's dotted path, the bad value and what is allowed.
 """
 from __future__ import annotations
 
-import copy
 import difflib
 import math
 import typing
@@ -415,17 +414,22 @@ def validate(data: dict, source: str = "<scenario>", lines: dict | None = None,
              overridden: dict | None = None) -> Scenario:
     """Schema validation, then the outcome model's coherence checks."""
     lines, overridden = lines or {}, overridden or {}
-    _refuse_non_finite(data, (), source, lines, overridden)
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as e:
-        raise ScenarioError("\n".join(_format_errors(e, source, lines, overridden))) from None
+    scenario = _schema(data, source, lines, overridden)
     try:
         arm_laws(scenario)
     except IncoherentEffects as e:
         loc = tuple(e.field.split("."))
         raise ScenarioError(f"{_where(loc, source, lines, overridden)}: {e}") from None
     return scenario
+
+
+def _schema(data: dict, source: str, lines: dict, overridden: dict) -> Scenario:
+    """Types and ranges (pydantic), with NaN and infinity refused first."""
+    _refuse_non_finite(data, (), source, lines, overridden)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError("\n".join(_format_errors(e, source, lines, overridden))) from None
 
 
 def _refuse_non_finite(node, loc, source, lines, overridden):
@@ -448,12 +452,7 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     value in the file is reported even when an override such as --replicates replaces it."""
     data, lines = read_yaml(path)
     if overrides:
-        as_written = copy.deepcopy(data)
-        _refuse_non_finite(as_written, (), str(path), lines, {})
-        try:
-            Scenario.model_validate(as_written)
-        except ValidationError as e:
-            raise ScenarioError("\n".join(_format_errors(e, str(path), lines, {}))) from None
+        _schema(data, str(path), lines, {})  # reads data only; the overrides come after
     overridden = {}
     for assignment in overrides:
         overridden[apply_override(data, assignment)] = assignment
