@@ -211,6 +211,8 @@ def _at(path) -> str:
 def _dotted(loc) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and (not part or any(c in part for c in " \t.:[]")):
+            part = f"'{part}'"  # an empty key, or one that would read as several, stays visible as one
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
