@@ -172,10 +172,13 @@ FILE_CASES = [
     _file_case("probability-below-0", set_value("screening.assay_failure_prob", "-0.1"),
                ["@FILE@:@LINE@: screening.assay_failure_prob:", "greater than or equal to 0", "(got -0.1)"],
                ["assay_failure_prob: -0.1"]),
-    # found by the fuzz test: an empty key made the path end in a bare '.'
+    # found by the fuzz test: an empty or blank key made the path end in a bare '.' (or in a space)
     _file_case("infinity-under-an-empty-key", set_value("accrual.screening_rates", "[{'': .inf}]"),
                ["@FILE@:@LINE@: accrual.screening_rates[0].'': inf is not allowed; give a finite number"],
                ["[{'': .inf}]"]),
+    _file_case("infinity-under-a-blank-key", set_value("accrual.screening_rates", "[{' ': .inf}]"),
+               ["@FILE@:@LINE@: accrual.screening_rates[0].'\\x20': inf is not allowed; give a finite number"],
+               ["[{' ': .inf}]"]),
     _file_case("negative-screening-rate", set_value("accrual.screening_rates.1.per_month", "-2.0"),
                ["@FILE@:@LINE@: accrual.screening_rates[1].per_month:", "greater than or equal to 0",
                 "(got -2.0)"],
