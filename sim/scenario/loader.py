@@ -211,10 +211,10 @@ def _at(path) -> str:
 def _dotted(loc) -> str:
     out = ""
     for part in loc:
-        if isinstance(part, str) and not part.strip():  # a blank key stays visible: '' or '\x20'
-            part = "'" + "".join(f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in part) + "'"
-        elif isinstance(part, str) and any(c in part for c in " \t.:[]"):
-            part = f"'{part}'"  # a key that would read as several stays one
+        if isinstance(part, str) and (not part or any(c.isspace() or c in ".:[]" for c in part)):
+            # One token, visible: quoted, whitespace escaped ('', '\x20', 'ECOG\x200').
+            part = "'" + "".join(f"\\x{ord(c):02x}" if c.isspace() and ord(c) < 256 else
+                                 f"\\u{ord(c):04x}" if c.isspace() else c for c in part) + "'"
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
