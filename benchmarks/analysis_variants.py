@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from sim.engine.chunk import run_chunk
-from sim.scenario.loader import load_scenario
+from sim.inputs import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = [

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
 
-from sim.analyses.design import AnalysisPlan
+from sim.analyses.plan import AnalysisPlan
 from sim.engine.chunk import run_chunk
 from sim.engine.run import configured_figures
-from sim.engine.summarize import summarize
-from sim.scenario.loader import load_scenario
+from sim.summary.summarize import summarize
+from sim.inputs import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ["power", "time_to_primary_analysis_months_q10", "time_to_primary_analysis_months_q50", "dcr_observed_control", "median_pfs_true_control", "median_pfs_true_rechallenge",
@@ -32,7 +32,7 @@ def one_seed(path: Path, seed: int, replicates: int) -> list[tuple[float, float]
     sc = load_scenario(path)
     r = run_chunk(sc.model_dump_json(), seed, 0, replicates)
     rows, _ = summarize(sc, r.records, r.analyses, r.pooled, configured_figures(sc))
-    primary = AnalysisPlan.from_scenario(sc).designs[0].label
+    primary = AnalysisPlan.from_scenario(sc).labels[0]
     by_name = {x["metric"]: x for x in rows if x["design"] in (None, primary)}
     return [(by_name[m]["estimate"], by_name[m]["mcse"]) for m in METRICS]
 

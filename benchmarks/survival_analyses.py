@@ -21,7 +21,7 @@ import pandas as pd
 from lifelines import CoxPHFitter
 from lifelines.statistics import logrank_test
 
-from sim.analyses.survival import (
+from sim.stats.survival import (
     cox_two_arm, cox_two_arm_batch, logrank, logrank_and_cox, logrank_and_cox_batch, logrank_batch,
 )
 

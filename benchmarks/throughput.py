@@ -30,7 +30,7 @@ from sim.engine.chunk import _model, run_chunk
 from sim.engine.runner import run_replicates
 from sim.model.record import build_table
 from sim.model.trial import Trial, draw_ahead, run_trial, treatment_courses
-from sim.scenario.loader import load_scenario
+from sim.inputs import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,9 +10,9 @@ import os
 import sys
 from pathlib import Path
 
+from .commands import DEFAULT_SCENARIO
+from .stats.binary_tests import REGISTRY as _TESTS
 from .errors import UserError
-
-DEFAULT_SCENARIO = Path("scenarios/default.yaml")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--p-control", nargs="+", required=True, metavar="P", help="control DCR; lists and ranges like 0.30:0.45:0.05")
     e.add_argument("--p-rechallenge", nargs="+", required=True, metavar="P", help="rechallenge DCR")
     e.add_argument("--test", nargs="+", default=["fisher"], metavar="TEST",
-                   help="fisher, chisq, chisq_cc (Yates), boschloo, barnard or bayes (default fisher)")
+                   help="registered tests: " + ", ".join(_TESTS) + " (default fisher)")
     e.add_argument("--alpha", nargs="+", default=["0.025"], metavar="A",
                    help="significance level(s); for bayes without --threshold, threshold = 1 - alpha")
     e.add_argument("--sided", nargs="+", default=["one"], metavar="S", help="one or two")

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from .errors import UserError
 
+#: The scenario ``run`` reads without one (relative to the working directory).
+DEFAULT_SCENARIO = Path("scenarios/default.yaml")
+
 #: Exact enumeration costs about n_per_arm squared per design (2000 per arm takes about a minute).
 MAX_EXACT_N = 2000
 #: Values one ``exact`` option may expand to, and designs in the whole grid.
@@ -46,19 +49,16 @@ def run_command(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from .engine.run import default_out_dir, run
+    from .inputs import resolve
     from .report.console import print_summary
-    from .scenario.loader import load_scenario
+    from .report.html import run_report
 
-    overrides = list(args.overrides)
     target = _target(args)
     if args.scheduler is not None and args.backend is None:
         args.backend = "dask"
-    for field, value in (("replicates", args.replicates), ("seed", args.seed), ("workers", args.workers),
-                         ("backend", args.backend), ("scheduler", args.scheduler)):
-        if value is not None:
-            overrides.append(f"monte_carlo.{field}={json.dumps(value) if field == 'scheduler' else value}")
-    from .cli import DEFAULT_SCENARIO
-
+    options = {field: value for field, value in (
+        ("replicates", args.replicates), ("seed", args.seed), ("workers", args.workers), ("backend", args.backend),
+        ("scheduler", args.scheduler)) if value is not None}
     source = args.scenario
     if args.resume is not None:
         if args.out is not None and Path(args.out) != args.resume:
@@ -70,7 +70,10 @@ def run_command(args) -> int:
             if not source.exists():
                 raise UserError(f"--resume {args.resume}: no scenario.resolved.yaml there; it is not a run folder")
     source = source or DEFAULT_SCENARIO
-    scenario = load_scenario(source, overrides)
+    resolved = resolve(source, list(args.overrides) + [f"monte_carlo.{k}={json.dumps(v)}" for k, v in options.items()])
+    for o, assignment in zip(resolved.overrides[len(args.overrides):], options):  # say which option set it
+        o["origin"] = f"--{assignment}"
+    scenario = resolved.scenario
     if args.resume is not None:
         from .engine.run import check_resume
 
@@ -100,8 +103,8 @@ def run_command(args) -> int:
                   TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=args.quiet) as bar:
         task = bar.add_task("run", total=mc.replicates)
         resumed = args.resume is not None
-        result = run(scenario, out, progress=lambda n: bar.advance(task, n), target=target,
-                     source=None if resumed and args.scenario is None else source, resume=resumed)
+        result = run(resolved, out, progress=lambda n: bar.advance(task, n), target=target, resume=resumed)
+    run_report(out, result.summary, result.analyses)
     print_summary(result.summary)
     Console(stderr=True).print(f"results written to {out}/ (report.html, summary.json, replicates.parquet, analyses.parquet, scenario.resolved.yaml)")
     return 130 if result.summary["interrupted"] else 0
@@ -113,6 +116,7 @@ def compare_command(args) -> int:
 
     from .engine.compare import compare
     from .report.console import print_comparison
+    from .report.html import compare_report
 
     target = _target(args)
     if args.scheduler is not None and args.backend is None:
@@ -130,6 +134,7 @@ def compare_command(args) -> int:
         except KeyboardInterrupt:
             console.print("interrupted")
             return 130
+    compare_report(result)
     print_comparison(result)
     console.print(f"results written to {result.out}/ (report.html, compare.parquet, differences.parquet, compare.json, cells/)")
     return 130 if any(r.summary["interrupted"] for r in result.runs) else 0
@@ -203,7 +208,7 @@ def _exact_power_table(n, pc, pr, tests, alphas, sided, thresholds, prior):
     import numpy as np
     import pandas as pd
 
-    from .analyses.exact import exact_grid
+    from .stats.exact import exact_grid
 
     frames, keys = [], []
     for rank, test in enumerate(tests):
@@ -225,8 +230,8 @@ def _exact_power_table(n, pc, pr, tests, alphas, sided, thresholds, prior):
 
 
 def exact_command(args) -> int:
-    from .analyses.binary import TESTS
-    from .analyses.exact import exact_grid  # noqa: F401  (imported before the timing starts)
+    from .stats.binary import TESTS
+    from .stats.exact import exact_grid  # noqa: F401  (imported before the timing starts)
 
     n = _expand(args.n_per_arm, int, "--n-per-arm")
     pc = _expand(args.p_control, float, "--p-control")
@@ -286,7 +291,7 @@ def exact_command(args) -> int:
             formatters["threshold"] = "{:g}".format
         print(grid.to_string(index=False, formatters=formatters, na_rep=""))
     if target is not None:
-        from .analyses.exact import sample_size
+        from .stats.exact import sample_size
 
         summary = sample_size(grid.drop(columns=[c for c in ("threshold", "prior") if c in grid]), target)
         if args.format == "csv":

@@ -212,7 +212,7 @@ FILE_CASES = [
                ["analysys:"]),
     _file_case("unknown-nested-key", rename_key("analysis.alpha", "alpah"),
                ["@FILE@:@LINE@: analysis.alpah: unknown key; did you mean 'alpha'?",
-                "Allowed here: test, alpha, sided"],
+                "Allowed here: kind, label, test, alpha, sided"],
                ["alpah:"]),
     _file_case("missing-required-section", drop_key("effects"),
                ["@FILE@: effects: required field is missing", "required here: name, accrual, treatment, effects"]),
@@ -345,8 +345,8 @@ SET_CASES = [
     _set_case("set-variant-misspelt-key", "analysis.variants=[{tset: fisher}]",
               expect=["analysis.variants[0].tset: unknown key; did you mean 'test'?"]),
     _set_case("set-variant-incoherent-after-merge", "analysis.variants=[{primary_analysis: months_after_last_randomized}]",
-              expect=[("analysis: variants[0] does not make a valid analysis: merged with analysis: "
-                       "primary_analysis_months goes with primary_analysis: months_after_last_randomized")]),
+              expect=[("analysis.variants[0]: primary_analysis_months goes with primary_analysis: "
+                       "months_after_last_randomized")]),
     _set_case("set-interim-after-the-target", "analysis.variants=[{interim: {after_first_scans: 60}}]",
               expect=["analysis.variants[0].interim.after_first_scans 60 must be below accrual.target_randomized 50"]),
     _set_case("set-horizon-without-a-scan", "analysis.variants=[]", "analysis.dcr_definition=controlled",
@@ -446,7 +446,7 @@ def guard(monkeypatch):
         raise AssertionError("bad input was not refused before the work started")
 
     monkeypatch.setattr(importlib.import_module("sim.engine.run"), "run", refuse)
-    monkeypatch.setattr(importlib.import_module("sim.analyses.exact"), "exact_grid", refuse)
+    monkeypatch.setattr(importlib.import_module("sim.stats.exact"), "exact_grid", refuse)
     monkeypatch.setattr(os, "system", refuse)
 
 

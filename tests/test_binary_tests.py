@@ -21,8 +21,8 @@ from scipy.integrate import quad
 from scipy.special import betainc, betaincinv, betaln
 from scipy.stats import barnard_exact, binom, boschloo_exact, chi2_contingency, hypergeom
 
-from sim.analyses.binary import DEFAULT_PRIOR, PRIOR_TESTS, TESTS, p_value_matrix, reject, rejection_region
-from sim.analyses.exact import exact_grid, exact_power
+from sim.stats.binary import DEFAULT_PRIOR, PRIOR_TESTS, TESTS, p_value_matrix, reject, rejection_region
+from sim.stats.exact import exact_grid, exact_power
 from sim.cli import main
 
 UNCONDITIONAL = ("boschloo", "barnard")

@@ -37,7 +37,7 @@ def test_compare_tidy_table_and_paired_differences(tmp_path):
     assert set(t["scenario"]) == {"plain", "null"} and t["design"].nunique() == 4
     assert {"accrual.target_randomized", "analysis.test", "metric", "estimate", "mcse"} <= set(t.columns)
     assert set(t[t["scenario"] == "null"]["metric"]) >= {"type_I_error", "n_screened", "n_randomized"}
-    assert set(t[t["scenario"] == "plain"]["metric"]) >= {"power", "exact_power"}
+    assert set(t[t["scenario"] == "plain"]["metric"]) >= {"power", "exact_power_plain_binomial"}
     on_disk = pd.read_parquet(r.out / "compare.parquet")
     assert len(on_disk) == len(t)
     d = r.differences
@@ -60,7 +60,7 @@ def test_compare_tidy_table_and_paired_differences(tmp_path):
 def test_patients_are_paired_across_sample_sizes(tmp_path):
     """Patient k of replicate i is the same patient in the 40- and the 50-patient trial."""
     g = _grid(tmp_path, SMALL)
-    _, cells = sim.scenario.grid.load_grid(g)
+    _, cells = sim.inputs.grid.load_grid(g)
     small, large = (sim.simulate_one(c.scenario, seed=3, replicate=5) for c in cells[:2])
     n = len(small.patients["arrival_day"])
     for col in ("arrival_day", "pfs_true_rel", "truly_mutant"):

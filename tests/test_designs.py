@@ -13,8 +13,8 @@ import pytest
 
 import sim
 from conftest import SCENARIOS, metric
-from sim.analyses.design import AnalysisPlan
-from sim.analyses.exact import exact_power
+from sim.analyses.plan import AnalysisPlan
+from sim.stats.exact import exact_power
 from sim.engine import chunk
 
 EXACT_TESTS = ("fisher", "boschloo", "barnard")
@@ -55,16 +55,14 @@ def test_unconditional_tests_match_their_exact_power(tmp_path):
     conf = s["configured"]
     plan = AnalysisPlan.from_scenario(sc)
     for i, d in enumerate(plan.designs):
-        extra = {} if d.prior is None else {"prior": d.prior}
+        test, alpha, sided, prior = d.binary_rule()
         power = metric(s, "power", i)
-        exact = exact_power(25, 25, conf["dcr_rechallenge"], conf["dcr_control"], d.test, d.region_alpha, d.sided,
-                            **extra)
-        assert metric(s, "exact_power", i)["estimate"] == pytest.approx(exact, abs=1e-12)
-        assert abs(power["estimate"] - exact) <= 3 * power["mcse"], (d.label, power, exact)
+        exact = exact_power(25, 25, conf["dcr_rechallenge"], conf["dcr_control"], test, alpha, sided, prior)
+        assert metric(s, "exact_power_plain_binomial", i)["estimate"] == pytest.approx(exact, abs=1e-12)
+        assert abs(power["estimate"] - exact) <= 3 * power["mcse"], (d.display, power, exact)
         orr = metric(s, "power_orr", i)
-        exact_orr = exact_power(25, 25, conf["orr_rechallenge"], conf["orr_control"], d.test, d.region_alpha,
-                                d.sided, **extra)
-        assert abs(orr["estimate"] - exact_orr) <= 3 * max(orr["mcse"], 1e-3), (d.label, orr, exact_orr)
+        exact_orr = exact_power(25, 25, conf["orr_rechallenge"], conf["orr_control"], test, alpha, sided, prior)
+        assert abs(orr["estimate"] - exact_orr) <= 3 * max(orr["mcse"], 1e-3), (d.display, orr, exact_orr)
 
 
 def test_adding_variants_does_not_rerun_or_change_the_simulation(monkeypatch):
@@ -145,8 +143,8 @@ def test_futility_look_stops_early_and_only_removes_rejections(tmp_path):
 def test_predictive_probability_matches_brute_force():
     from scipy.stats import betabinom
 
-    from sim.analyses.binary import rejection_region
-    from sim.analyses.interim import predictive_success
+    from sim.stats.binary import rejection_region
+    from sim.stats.predictive import predictive_success
 
     m1, m2, n1, n2 = 6, 7, 12, 12
     table = predictive_success(m1, m2, n1, n2, "fisher", 0.1, "one", None, (1.0, 1.0))
@@ -162,7 +160,7 @@ def test_predictive_probability_matches_brute_force():
 
 
 def test_two_sided_futility_counts_only_wins_for_rechallenge():
-    from sim.analyses.interim import predictive_success
+    from sim.stats.predictive import predictive_success
 
     two = predictive_success(12, 12, 25, 25, "fisher", 0.05, "two", None, (1.0, 1.0))
     one = predictive_success(12, 12, 25, 25, "fisher", 0.025, "one", None, (1.0, 1.0))
@@ -171,7 +169,6 @@ def test_two_sided_futility_counts_only_wins_for_rechallenge():
 
 
 def test_variants_change_nested_sections_field_by_field():
-    from sim.analyses.design import designs
     from sim.scenario.schema import Scenario
 
     sc = sim.load_scenario(SCENARIOS / "expected.yaml", [
@@ -180,10 +177,11 @@ def test_variants_change_nested_sections_field_by_field():
         _variants([{"test": "bayes", "bayes": {"threshold": 0.8}}, {"interim": {"after_first_scans": 30}},
                    {"interim": None}])])
     again = Scenario.model_validate_json(sc.model_dump_json())  # as the workers receive it
-    primary, bayes, later, none = designs(again)
-    assert bayes.threshold == 0.8 and bayes.prior == ((1.0, 1.0), (2.0, 3.0))
+    primary, bayes, later, none = again.designs()
+    assert bayes.bayes.threshold == 0.8 and bayes.prior == ((1.0, 1.0), (2.0, 3.0))
+    assert (primary.kind, bayes.kind, later.kind, none.kind) == ("futility", "futility", "futility", "fixed")
     assert later.interim.after_first_scans == 30 and later.interim.rule == "dcr_difference"
-    assert later.interim.stop_below == 0.05 and none.interim is None
+    assert later.interim.stop_below == 0.05 and "interim" not in type(none).model_fields
 
 
 def test_a_dcr_comparison_is_null_only_when_the_pfs_laws_are_equal(tmp_path):

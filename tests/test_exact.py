@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency, fisher_exact, norm
 
-from sim.analyses.binary import p_value_matrix, reject, rejection_region
-from sim.analyses.exact import GRID_COLUMNS, exact_grid, exact_power
+from sim.stats.binary import p_value_matrix, reject, rejection_region
+from sim.stats.exact import GRID_COLUMNS, exact_grid, exact_power
 
 GRID_N = tuple(range(20, 41))
 GRID_P_CONTROL = (0.30, 0.35, 0.40, 0.45)
@@ -203,7 +203,7 @@ def test_invalid_inputs_raise_value_error_naming_the_argument(call, argument):
 def test_sample_size_reads_the_saw_tooth():
     """Fisher one-sided 0.025 at 0.35 vs 0.60: power dips below smaller n's; first_n and stable_n
     checked against a direct scan of exact_power."""
-    from sim.analyses.exact import exact_power, sample_size
+    from sim.stats.exact import exact_power, sample_size
 
     ns = list(range(15, 101))
     grid = exact_grid(ns, 0.35, 0.60, "fisher", 0.025, "one")

@@ -38,12 +38,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from sim.cli import main
-from sim.scenario.loader import (
-    MAX_YAML_DEPTH,
-    MAX_YAML_VALUES,
-    ScenarioError,
-    load_scenario,
-)
+from sim.inputs import load_scenario
+from sim.scenario.loader import MAX_YAML_DEPTH, MAX_YAML_VALUES, ScenarioError
 from sim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,7 +21,7 @@ import pytest
 import sim
 from conftest import SCENARIOS, metric
 from sim.outcomes.laws import arm_laws
-from sim.scenario.schema import DAYS_PER_MONTH
+from sim.units import DAYS_PER_MONTH
 
 SCAN_INTERVAL = 56.0
 

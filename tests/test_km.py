@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from lifelines import KaplanMeierFitter
 
-from sim.analyses.km import km_median_bootstrap
+from sim.stats.km import km_median_bootstrap
 
 
 @pytest.mark.parametrize("seed", range(30))

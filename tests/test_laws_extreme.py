@@ -16,7 +16,7 @@ import pytest
 from conftest import SCENARIOS
 
 from sim.outcomes.laws import SHAPE_RANGE, ArmLaw, _prog_then_death_cdf, arm_laws
-from sim.scenario.loader import load_scenario
+from sim.inputs import load_scenario
 
 
 def _law(shape: float, scale: float, rate: float) -> ArmLaw:

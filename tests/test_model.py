@@ -6,9 +6,11 @@ import pytest
 
 import sim
 from sim.model import imaging
+from sim.table import NE
 from sim.model.accrual import ArrivalClock
-from sim.model.randomization import CONTROL, RECHALLENGE, BlockRandomizer
-from sim.model.record import END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, RANDOMIZED
+from sim.arms import CONTROL, RECHALLENGE
+from sim.model.randomization import BlockRandomizer
+from sim.table import END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, RANDOMIZED
 from sim.model.trial import TrialModel, simulate
 
 from conftest import SCENARIOS
@@ -150,14 +152,14 @@ def test_recist_categories():
 
 
 def _row(table, sc):
-    from sim.analyses.design import AnalysisPlan
+    from sim.analyses.plan import AnalysisPlan
     from sim.analyses.extract import extract
 
     return extract(table, AnalysisPlan.from_scenario(sc))
 
 
 def test_a_calendar_primary_analysis_counts_patients_not_yet_scanned_as_failures():
-    from sim.analyses.endpoints import first_scan_category
+    from sim.endpoints.common import first_scan_category
 
     sc = scenario("expected", "analysis.primary_analysis=months_after_last_randomized",
                   "analysis.primary_analysis_months=1")
@@ -169,13 +171,13 @@ def test_a_calendar_primary_analysis_counts_patients_not_yet_scanned_as_failures
         late = (p["arm"] >= 0) & ~(p["tx_start_day"] + p["first_scan_rel"] <= cut)
         # The last patient's first scan is at least 56 days after randomization: not seen at 1 month.
         assert late.sum() >= 1
-        assert np.all(first_scan_category(t, cut)[late] == imaging.NE)
+        assert np.all(first_scan_category(t, cut)[late] == NE)
         full = _row(t, scenario("expected"))
         assert rec["k0_dc_rechallenge"] + rec["k0_dc_control"] <= full["k0_dc_rechallenge"] + full["k0_dc_control"]
 
 
 def test_a_short_cut_off_does_not_cut_the_primary_analysis():
-    from sim.analyses.endpoints import observed_pfs
+    from sim.endpoints.common import observed_pfs
 
     short, full = scenario("expected", "analysis.follow_up_cutoff_months=1"), scenario("expected")
     for i in range(4):
@@ -197,11 +199,11 @@ def test_a_trial_that_screens_nobody_is_summarized(tmp_path):
     assert len(empty.patients["patient"]) == 0 and empty.patients["controlled_at_ref"].dtype == bool
     r = sim.run(scenario("expected", "accrual.max_months=0.5"), tmp_path / "e", replicates=20, report=False, seed=1, workers=1)
     assert r.summary["replicates"] == 20
-    assert any("did not reach the target" in n for n in r.summary["notes"])
+    assert any("did not reach the randomization target" in n for n in r.summary["notes"])
 
 
 def test_toxicity_stops_are_recorded_with_their_day():
-    from sim.model.record import END_TOXICITY
+    from sim.table import END_TOXICITY
 
     sc = scenario("plain_binary", "treatment.discontinuation_toxicity_prob_per_cycle=1.0")
     for t in tables(sc, 3):
@@ -214,8 +216,8 @@ def test_toxicity_stops_are_recorded_with_their_day():
 
 
 def test_withdrawn_patients_are_censored_at_withdrawal_for_os():
-    from sim.analyses.endpoints import observed_os
-    from sim.model.record import END_WITHDRAWAL
+    from sim.endpoints.common import observed_os
+    from sim.table import END_WITHDRAWAL
 
     sc = scenario("expected", "treatment.withdrawal_prob_per_cycle=0.3")
     for t in tables(sc, 3):
@@ -236,7 +238,7 @@ def test_when_accrual_gives_up_follow_up_runs_from_the_last_randomization():
 def test_the_scan_that_sets_the_analysis_day_is_inside_it():
     """Analysis days are sums tx_start_day + day_rel; counting a scan compares the same sum, so the
     patient whose third scan is the last one awaited counts as controlled (no rounding loss)."""
-    from sim.analyses import endpoints as ep
+    from sim.endpoints import common as ep
 
     sc = scenario("expected", "accrual.target_randomized=80", "analysis.variants=[]")
     for t in tables(sc, 40):

@@ -6,7 +6,8 @@ import pytest
 
 from conftest import SCENARIOS
 from sim.outcomes.laws import IncoherentEffects, build_arm_law, weibull_from_dcr_and_median
-from sim.scenario.schema import DAYS_PER_MONTH, ArmEffect
+from sim.scenario.schema import ArmEffect
+from sim.units import DAYS_PER_MONTH
 
 
 def effect(**kw):
@@ -93,9 +94,9 @@ def test_orr_above_the_dcr_a_hazard_ratio_implies_is_refused():
 def test_implied_log_hazard_ratio_is_what_cox_converges_to(endpoint):
     """The truth the Cox estimates are judged against: a Cox fit on 200,000 patients per arm drawn
     from the laws (complete follow-up) lands within 3 standard errors of it."""
-    from sim.analyses.survival import cox_two_arm
+    from sim.stats.survival import cox_two_arm
     from sim.outcomes.laws import arm_laws, implied_log_hazard_ratio
-    from sim.scenario.loader import load_scenario
+    from sim.inputs import load_scenario
 
     laws, _ = arm_laws(load_scenario(SCENARIOS / "expected.yaml"))
     rng = np.random.default_rng(1)

@@ -9,7 +9,7 @@ from lifelines import CoxPHFitter
 from lifelines.statistics import logrank_test
 from scipy.stats import chi2, norm
 
-from sim.analyses.survival import (
+from sim.stats.survival import (
     CoxFit, LogRank, cox_two_arm, cox_two_arm_batch, hr_ci, logrank, logrank_and_cox,
     logrank_and_cox_batch, logrank_batch, one_sided_p,
 )

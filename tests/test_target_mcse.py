@@ -14,7 +14,7 @@ from sim.engine.run import Target, run
 def test_runs_until_the_power_mcse_is_reached_and_is_a_prefix_of_a_plain_run(tmp_path):
     sc = sim.load_scenario(SCENARIOS / "plain_binary.yaml", ["monte_carlo.replicates=5000", "monte_carlo.workers=1",
                                                              "monte_carlo.chunk_size=50"])
-    r = run(sc, tmp_path / "t", target=Target(0.015), report=False)
+    r = run(sc, tmp_path / "t", target=Target(0.015))
     t = r.summary["target"]
     assert t["reached"] and t["achieved_mcse"] <= 0.015
     power = metric(r.summary, "power")

@@ -7,7 +7,7 @@ import math
 import pytest
 
 import sim
-from sim.analyses.exact import exact_power
+from sim.stats.exact import exact_power
 
 from conftest import SCENARIOS, metric
 
@@ -16,7 +16,7 @@ def test_plain_binary_power_matches_exact_enumeration(tmp_path):
     result = sim.run(SCENARIOS / "plain_binary.yaml", tmp_path / "run", replicates=4000, report=False, seed=12345, workers=2)
     power = metric(result.summary, "power")
     exact = exact_power(25, 25, 0.60, 0.35, "fisher", 0.025, "one")
-    assert metric(result.summary, "exact_power")["estimate"] == pytest.approx(exact, abs=1e-12)
+    assert metric(result.summary, "exact_power_plain_binomial")["estimate"] == pytest.approx(exact, abs=1e-12)
     assert power["mcse"] == pytest.approx(math.sqrt(power["estimate"] * (1 - power["estimate"]) / 4000))
     assert abs(power["estimate"] - exact) <= 3 * power["mcse"], (power, exact)
     # Every patient is a Bernoulli(dcr) draw at the first scan: the observed DCR is the configured one.
@@ -57,9 +57,9 @@ def test_summary_contract(default_run):
         assert key in s
     assert s["replicates"] == 1500 and s["seed"] == 2024
     for row in s["metrics"]:
-        assert set(row) == {"design", "metric", "estimate", "mcse", "ci_low", "ci_high"}
+        assert set(row) == {"design", "metric", "estimate", "mcse", "ci_low", "ci_high", "note"}
     names = {r["metric"] for r in s["metrics"]}
-    assert {"power", "exact_power", "dcr_control", "dcr_rechallenge", "orr_control", "orr_rechallenge",
+    assert {"power", "exact_power_plain_binomial", "dcr_control", "dcr_rechallenge", "orr_control", "orr_rechallenge",
             "median_pfs_true_control", "median_pfs_true_rechallenge", "median_pfs_observed_control",
             "median_pfs_observed_rechallenge", "median_os_control", "median_os_rechallenge", "n_screened",
             "n_randomized", "accrual_months", "time_to_primary_analysis_months"} <= names

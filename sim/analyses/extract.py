@@ -3,14 +3,11 @@
 The row holds everything any design of the plan needs, computed once per replicate:
 * trial facts (numbers screened by outcome, randomized per arm, accrual duration);
 * latent truths used to validate the model (wild-type patients controlled at the reference day);
-* for each count key j of the plan (DCR definition, scans, timing): ``k{j}_day`` (the DCR analysis
-  day) and per arm the successes ``k{j}_dc_*``, responses ``k{j}_resp_*`` and evaluable ``k{j}_eval_*``;
-* for each interim look size j: ``look{j}_day`` and per arm the patients with a known first-scan
-  outcome ``look{j}_m_*``, their disease controls ``look{j}_y_*``, responses ``look{j}_resp_*``
-  and first scans ``look{j}_eval_*``; the numbers screened and randomized and the accrual by the look;
+* for each count key of the plan (``designs.CountKey``: DCR definition, scans, timing) and each
+  interim look (``designs.LookKey``), the counts a design reads, in the columns ``counts.py`` names;
 * the PFS and OS comparisons at the data cut-off: log-rank z (> 0 favours rechallenge) and the
   Cox log hazard ratio with its standard error.
-Designs then differ only in how ``decide.py`` reads these columns.
+Designs then differ only in how they read these counts (``decide.py``).
 
 ``extract`` reads a stacked table of many trials at once (one numpy pass per column for a whole
 chunk, counts by ``bincount`` over the ``trial`` column) and gives one value per trial; for a
@@ -22,12 +19,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..model.randomization import RECHALLENGE
-from ..model.record import SCREEN_OUTCOMES, TrialTable
-from ..scenario.schema import DAYS_PER_MONTH
-from . import endpoints as ep
-from .design import AnalysisPlan
-from .survival import logrank_and_cox, logrank_and_cox_batch
+from ..arms import ARMS, RECHALLENGE
+from ..endpoints import common as ep
+from ..endpoints.dcr import REGISTRY as DCR_DEFINITIONS
+from ..stats.survival import logrank_and_cox, logrank_and_cox_batch
+from ..table import SCREEN_OUTCOMES, TrialTable
+from ..units import DAYS_PER_MONTH
+from .counts import dcr_prefix, look_prefix
+from .plan import AnalysisPlan
 
 
 class _Counter:
@@ -42,7 +41,7 @@ class _Counter:
         return np.bincount(self.trial[mask], minlength=self.n)
 
     def per_arm(self, row: dict, prefix: str, mask: np.ndarray) -> None:
-        for code, name in ep.ARMS.items():
+        for code, name in ARMS.items():
             row[f"{prefix}_{name}"] = self.count(mask & (self.arm == code))
 
 
@@ -86,12 +85,12 @@ def extract(table: TrialTable, plan: AnalysisPlan) -> dict:
     trial, arm = c.trial, c.arm
     r = arm >= 0
     outcome = p["screen_outcome"]
-    last_rand = np.atleast_1d(table.last_randomized_day)
     row = {
         "n_screened": c.count(np.ones(len(arm), dtype=bool)),
         "n_randomized": c.count(r),
         "accrual_complete": np.atleast_1d(table.accrual_complete).astype(bool),
-        "accrual_months": last_rand / DAYS_PER_MONTH,
+        # to where accrual stopped: the randomization that reached the target, or giving up
+        "accrual_months": np.atleast_1d(table.accrual_end_day) / DAYS_PER_MONTH,
         "n_truly_mutant_randomized": c.count(r & p["truly_mutant"]),
     }
     for code, name in SCREEN_OUTCOMES.items():
@@ -104,35 +103,37 @@ def extract(table: TrialTable, plan: AnalysisPlan) -> dict:
     c.per_arm(row, "wt_responding_at_ref", wt & p["responding_at_ref"])
 
     number = ep.scan_number(table)
-    for j, (definition, scans, months) in enumerate(plan.count_keys):
-        day = np.atleast_1d(ep.analysis_day(table, number, scans, months)).astype(float)
-        control, responding, evaluable = ep.dcr_outcomes(table, number, definition, scans, day)
-        row[f"k{j}_day"] = day
-        c.per_arm(row, f"k{j}_dc", control)
-        c.per_arm(row, f"k{j}_resp", responding)
-        c.per_arm(row, f"k{j}_eval", evaluable & r)
+    for key in plan.count_keys:
+        k = dcr_prefix(plan, key)
+        day = np.atleast_1d(ep.analysis_day(table, number, key.scans, key.months)).astype(float)
+        control, responding = DCR_DEFINITIONS[key.definition].outcomes(table, number, key.scans, day)
+        row[f"{k}_day"] = day
+        c.per_arm(row, f"{k}_dc", control)
+        c.per_arm(row, f"{k}_resp", responding)
+        c.per_arm(row, f"{k}_eval", ep.evaluable(table, day) & r)
 
     if plan.looks:
         known = p["tx_start_day"] + ep.outcome_known_rel(table, number, 1)
         first_dc = ep.disease_control(p["first_scan_cat"])
         first_resp = ep.response(p["first_scan_cat"])
         first_day = p["tx_start_day"] + p["first_scan_rel"]
-        for j, n in enumerate(plan.looks):
-            day = _kth_smallest(trial[r], known[r], n, c.n)
-            row[f"look{j}_day"] = day
+        for look in plan.looks:
+            j = look_prefix(plan, look)
+            day = _kth_smallest(trial[r], known[r], look.first_scans, c.n)
+            row[f"{j}_day"] = day
             at = day[trial]
             seen = r & (known <= at)
             scanned = seen & (first_day <= at)
-            c.per_arm(row, f"look{j}_m", seen)
-            c.per_arm(row, f"look{j}_y", scanned & first_dc)
-            c.per_arm(row, f"look{j}_resp", scanned & first_resp)
-            c.per_arm(row, f"look{j}_eval", scanned)
-            row[f"look{j}_screened"] = c.count(p["arrival_day"] <= at)
+            c.per_arm(row, f"{j}_m", seen)
+            c.per_arm(row, f"{j}_y", scanned & first_dc)
+            c.per_arm(row, f"{j}_resp", scanned & first_resp)
+            c.per_arm(row, f"{j}_eval", scanned)
+            row[f"{j}_screened"] = c.count(p["arrival_day"] <= at)
             by_look = r & (p["rand_day"] <= at)
-            row[f"look{j}_randomized"] = c.count(by_look)
+            row[f"{j}_randomized"] = c.count(by_look)
             last = np.full(c.n, -np.inf)
             np.maximum.at(last, trial[by_look], p["rand_day"][by_look])
-            row[f"look{j}_accrual_months"] = np.where(last > -np.inf, last, np.nan) / DAYS_PER_MONTH
+            row[f"{j}_accrual_months"] = np.where(last > -np.inf, last, np.nan) / DAYS_PER_MONTH
 
     cutoff = np.atleast_1d(table.cutoff_day).astype(float)
     row["cutoff_months"] = cutoff / DAYS_PER_MONTH

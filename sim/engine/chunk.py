@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..analyses.decide import decide
-from ..analyses.design import AnalysisPlan
+from ..analyses.plan import AnalysisPlan
 from ..analyses.extract import extract, pooled_times
 from ..model.trial import TrialModel, simulate_many
 from ..scenario.schema import Scenario

@@ -6,7 +6,6 @@ results/<compare>/
   differences.parquet each design against the reference design (the grid's first) in each scenario:
                       difference, paired MCSE (same replicates) and unpaired MCSE
   compare.json        the grid, its cells, seed, versions, timing
-  report.html         the comparison for a browser (power per design and scenario, differences, power curve)
 
 Pairing: replicate i of every cell uses the same per-patient random streams, so designs differ on
 the same trials; the paired MCSE is sd(x_d - x_ref)/sqrt(R) over replicates, the unpaired one
@@ -25,7 +24,8 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from ..errors import UserError
-from ..scenario.grid import Cell, Grid, design_label, load_grid
+from ..inputs import Resolved, resolve
+from ..inputs.grid import Cell, Grid, design_label, load_grid
 from .run import RunResult, Target, finish, prepare, run, versions
 from .runner import run_cells, write_json
 
@@ -114,20 +114,24 @@ def _summarize_cells(cells: list[Cell], folders: list[Path], elapsed: float, int
     """Each cell's summary (reading its chunk files), in parallel on this machine: the summaries are
     the serial tail of a comparison once the chunks are in."""
     jobs = min(len(cells), cells[0].scenario.monte_carlo.workers, os.cpu_count() or 1) if cells else 1
-    tasks = (delayed(finish)(c.scenario, f, elapsed, interrupted, report_later=True) for c, f in zip(cells, folders))
+    tasks = (delayed(finish)(_resolved(c), f, elapsed, interrupted) for c, f in zip(cells, folders))
     if jobs <= 1:
         return [task[0](*task[1], **task[2]) for task in tasks]
     return list(Parallel(n_jobs=jobs)(tasks))
 
 
+def _resolved(cell: Cell) -> Resolved:
+    """A cell's scenario with the overrides the grid applied to its file (for its run record)."""
+    return Resolved(cell.scenario, overrides=cell.overrides)
+
+
 def compare(grid_path: str | Path, out: Path | None = None, progress=None, target: Target | None = None,
             monte_carlo: dict | None = None) -> CompareResult:
-    """Run every cell of the grid into ``out``/cells and write the comparison tables."""
+    """Run every cell of the grid into ``out``/cells and write the comparison tables (no report)."""
     grid, cells = load_grid(grid_path)
-    if monte_carlo:
-        cells = [Cell(c.scenario_name, c.sweep_value, c.simulation_factors,
-                      c.scenario.model_copy(update={"monte_carlo": c.scenario.monte_carlo.model_copy(
-                          update=monte_carlo)}), c.designs) for c in cells]
+    if monte_carlo:  # validated like any override (the same path as --set)
+        cells = [Cell(c.scenario_name, c.sweep_value, c.simulation_factors, r.scenario, c.designs, r.overrides)
+                 for c in cells for r in [resolve(_resolved(c), monte_carlo=monte_carlo, origin="compare option")]]
     if out is None:
         import datetime as dt
         out = Path("results") / f"compare-{grid.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
@@ -141,13 +145,13 @@ def compare(grid_path: str | Path, out: Path | None = None, progress=None, targe
     if target is None:
         # Every cell's chunks in one pool of tasks (design x scenario x chunk), then each cell's summary.
         for cell, folder in zip(cells, folders):
-            prepare(cell.scenario, folder)
+            prepare(_resolved(cell), folder)
         interrupted, elapsed = run_cells([(c.scenario, f) for c, f in zip(cells, folders)], progress)
         # One report for the comparison, not one per cell (each cell's summary.json has everything).
         runs = _summarize_cells(cells, folders, elapsed, interrupted)
     else:
         for cell, folder in zip(cells, folders):
-            r = run(cell.scenario, folder, progress, target, report=False)
+            r = run(_resolved(cell), folder, progress, target)
             runs.append(r)
             if r.summary["interrupted"]:
                 break
@@ -164,8 +168,4 @@ def compare(grid_path: str | Path, out: Path | None = None, progress=None, targe
         "interrupted": any(r.summary["interrupted"] for r in runs),
         "elapsed_s": round(time.perf_counter() - t0, 3), "versions": versions(),
     })
-    result = CompareResult(out, grid, cells, table, differences, runs)
-    from ..report.html import compare_report
-
-    compare_report(result)
-    return result
+    return CompareResult(out, grid, cells, table, differences, runs)

@@ -1,4 +1,9 @@
-"""A whole Monte Carlo run: resolve the scenario, run the replicates, write the output contract.
+"""A whole Monte Carlo run: run the replicates of a resolved scenario and return its run record.
+
+The run record (``RunResult.summary``, written as summary.json) is everything a report, the console
+or the API shows: the resolved scenario, the overrides as given, the assumptions with their sources,
+seed, versions, timings, warnings, the designs with their labels, and the metric rows. The engine
+writes no report (``sim.report`` renders one from the record).
 
 results/<run>/
   checkpoint.json         scenario, seed and package version, checked by --resume
@@ -6,8 +11,8 @@ results/<run>/
   chunks/                 finished chunks (kept if the run is interrupted)
   replicates.parquet      one row per replicate: what each simulated trial yielded (extract.py)
   analyses.parquet        one row per replicate and design: its decisions (decide.py)
-  summary.json            seed, replicates, scenario, versions, elapsed_s, metrics, notes
-  report.html             the steering committee's page (figures/ holds its figures as PNG and SVG)
+  summary.json            the run record: scenario, overrides, assumptions, seed, versions, timings,
+                          warnings, designs, metrics
 """
 from __future__ import annotations
 
@@ -17,18 +22,20 @@ import json
 import math
 import platform
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from ..analyses.design import AnalysisPlan
-from ..outcomes.laws import arm_laws, implied_log_hazard_ratio
-from ..scenario.loader import to_yaml
+from ..analyses.plan import AnalysisPlan
 from ..errors import UserError
+from ..inputs import Resolved
+from ..scenario.describe import assumptions
+from ..scenario.loader import to_yaml
 from ..scenario.schema import Scenario
+from ..summary.summarize import configured_figures, summarize
 from .runner import CHUNK_DIR, read_chunks, run_replicates, sort_frame, write_json
-from .summarize import summarize
 
 PACKAGES = ("rechallenge-sim", "simpy", "numpy", "scipy", "pandas", "pydantic", "joblib", "pyarrow", "lifelines")
 
@@ -111,22 +118,25 @@ def check_resume(scenario: Scenario, out: Path) -> None:
                         + ("; ..." if len(diff) > 5 else ""))
 
 
-def run(scenario: Scenario, out: Path, progress=None, target: Target | None = None,
-        source: Path | None = None, report: bool = True, resume: bool = False) -> RunResult:
-    """Run the replicates into ``out`` and summarize them; ``report``: also write report.html.
+def run(resolved: Resolved | Scenario, out: Path, progress=None, target: Target | None = None,
+        resume: bool = False) -> RunResult:
+    """Run the replicates into ``out`` and summarize them into the run record.
 
     ``resume``: continue a run killed at any point: the chunks on disk are kept (each is written
     atomically), the others are run, and the summary is that of an uninterrupted run."""
-    prepare(scenario, out, source, resume)
+    resolved = resolved if isinstance(resolved, Resolved) else Resolved(resolved)
+    scenario = resolved.scenario
+    prepare(resolved, out, resume)
     if target is None:
         interrupted, elapsed = run_replicates(scenario, out, progress)
-        return finish(scenario, out, elapsed, interrupted, report_later=not report)
-    return _run_to_target(scenario, out, progress, target, report)
+        return finish(resolved, out, elapsed, interrupted)
+    return _run_to_target(resolved, out, progress, target)
 
 
-def prepare(scenario: Scenario, out: Path, source: Path | None = None, resume: bool = False) -> None:
+def prepare(resolved: Resolved, out: Path, resume: bool = False) -> None:
     """The run folder before any chunk: checkpoint (or its check, to resume), the resolved scenario and
-    the source file (its comments carry the sources of the assumptions)."""
+    the source file as written (its comments carry the sources of the assumptions)."""
+    scenario = resolved.scenario
     if resume:
         check_resume(scenario, out)
     elif (out / CHUNK_DIR).is_dir() and any((out / CHUNK_DIR).iterdir()):
@@ -135,8 +145,8 @@ def prepare(scenario: Scenario, out: Path, source: Path | None = None, resume: b
     if not resume:
         write_json(out / CHECKPOINT, checkpoint_of(scenario))
     (out / "scenario.resolved.yaml").write_text(to_yaml(scenario))
-    if source is not None:
-        (out / "scenario.source.yaml").write_text(Path(source).read_text(encoding="utf-8"), encoding="utf-8")
+    if resolved.source_text is not None:
+        (out / "scenario.source.yaml").write_text(resolved.source_text, encoding="utf-8")
 
 
 def target_mcse(rows: list[dict], metric: str) -> float | None:
@@ -152,13 +162,14 @@ def target_mcse(rows: list[dict], metric: str) -> float | None:
     return max(values)
 
 
-def _run_to_target(scenario: Scenario, out: Path, progress, target: Target, report: bool = True) -> RunResult:
+def _run_to_target(resolved: Resolved, out: Path, progress, target: Target) -> RunResult:
     """Replicates in batches until the target MCSE is reached or the cap (monte_carlo.replicates) is hit.
 
     Each batch ends on a chunk boundary; the next batch aims at the replicates the current MCSE
     says are needed (MCSE shrinks as 1/sqrt(R)), plus 10%. The same seed gives the same replicates
     whatever the batches, so a run to a target is a prefix of a longer run.
     """
+    scenario = resolved.scenario
     mc = scenario.monte_carlo
     cap, step = mc.replicates, mc.chunk_size
     done, elapsed, interrupted = 0, 0.0, False
@@ -180,32 +191,20 @@ def _run_to_target(scenario: Scenario, out: Path, progress, target: Target, repo
             break
         needed = done * (reached / target.mcse) ** 2 * 1.1 if reached else 2 * done
         stop = min(cap, max(done + step, math.ceil(needed / step) * step))
-    result = finish(scenario, out, elapsed, interrupted, report_later=True)
+    result = finish(resolved, out, elapsed, interrupted)
     final = target_mcse(result.summary["metrics"], target.metric)
     result.summary["target"] = {"metric": target.metric, "mcse": target.mcse, "reached": final is not None
                                 and final <= target.mcse, "achieved_mcse": final, "replicates_needed": done,
                                 "cap": cap, "batches": history}
     write_json(out / "summary.json", result.summary)
-    if report:
-        write_report(scenario, out, result)
     return result
 
 
-def write_report(scenario: Scenario, out: Path, result: RunResult) -> Path:
-    """report.html for the steering committee, from what the run wrote (plus replicate 0's patient table)."""
-    from ..model.trial import TrialModel, simulate
-    from ..report.html import run_report
-
-    source = out / "scenario.source.yaml"
-    typical = simulate(TrialModel(scenario), scenario.monte_carlo.seed, 0)
-    return run_report(out, result.summary, result.analyses, typical,
-                      source.read_text(encoding="utf-8") if source.exists() else None,
-                      (out / "scenario.resolved.yaml").read_text(),
-                      scenario.imaging.progression_seen == "continuous")
-
-
-def finish(scenario: Scenario, out: Path, elapsed: float, interrupted: bool, report_later: bool = False) -> RunResult:
-    """Summarize whatever chunks are on disk (all of them, or those an interruption left)."""
+def finish(resolved: Resolved | Scenario, out: Path, elapsed: float, interrupted: bool) -> RunResult:
+    """Summarize whatever chunks are on disk (all of them, or those an interruption left) into the record."""
+    resolved = resolved if isinstance(resolved, Resolved) else Resolved(resolved)
+    scenario = resolved.scenario
+    t0 = time.perf_counter()
     records, analyses, pooled = read_chunks(out)
     records = sort_frame(records, ["replicate"])
     analyses = sort_frame(analyses, ["design", "replicate"])
@@ -214,6 +213,15 @@ def finish(scenario: Scenario, out: Path, elapsed: float, interrupted: bool, rep
     configured = configured_figures(scenario)
     rows, notes = summarize(scenario, records, analyses, pooled, configured)
     plan = AnalysisPlan.from_scenario(scenario)
+    warnings = []
+    if interrupted:
+        warnings.append(f"INTERRUPTED: {len(records)} of {scenario.monte_carlo.replicates} replicates finished; "
+                        f"every figure is from those (continue with --resume {out})")
+    incomplete = int((~records["accrual_complete"].astype(bool)).sum()) if len(records) else 0
+    if incomplete:
+        warnings.append(f"{incomplete / len(records):.1%} of simulated trials did not reach the randomization target "
+                        f"of {scenario.accrual.target_randomized} within {scenario.accrual.max_months:g} months; "
+                        f"they count as not rejecting")
     summary = {
         "scenario_name": scenario.name,
         "seed": scenario.monte_carlo.seed,
@@ -222,39 +230,42 @@ def finish(scenario: Scenario, out: Path, elapsed: float, interrupted: bool, rep
         "interrupted": interrupted,
         "workers": scenario.monte_carlo.workers,
         "elapsed_s": round(elapsed, 3),
+        "timings": {"simulate_s": round(elapsed, 3), "summarize_s": round(time.perf_counter() - t0, 3)},
         "versions": versions(),
+        "source_file": resolved.source,
+        "overrides": resolved.overrides,
         "scenario": scenario.model_dump(mode="json"),
+        "assumptions": assumptions(scenario, resolved.comments, resolved.overrides),
         "configured": configured,
-        "designs": [{"design": i, "label": d.label, "count_key": plan.key_index(d)}
-                    for i, d in enumerate(plan.designs)],
-        "count_keys": [{"key": j, "dcr_definition": k[0], "scans": k[1], "primary_analysis_months": k[2]}
+        "designs": [{"design": i, "label": label, "kind": d.kind, "fields": d.fields(),
+                     "count_keys": [plan.count_keys.index(k) for k in d.needs(plan.context)[0]]}
+                    for i, (d, label) in enumerate(zip(plan.designs, plan.labels))],
+        "count_keys": [{"key": j, "dcr_definition": k.definition, "scans": k.scans, "primary_analysis_months": k.months}
                        for j, k in enumerate(plan.count_keys)],
         "metrics": rows,
+        "warnings": warnings,
         "notes": notes,
+        "typical_trial": typical_trial(scenario) if len(records) else None,
     }
     write_json(out / "summary.json", summary)
-    result = RunResult(out, summary, records, analyses)
-    if not report_later:
-        write_report(scenario, out, result)
-    return result
+    return RunResult(out, summary, records, analyses)
 
 
-def configured_figures(scenario: Scenario) -> dict[str, float]:
-    """What the scenario says each validated metric should be (for the table and the tests)."""
-    laws, _ = arm_laws(scenario)
-    out = {}
-    for code, name in ((1, "rechallenge"), (0, "control")):
-        implied = laws[code].implied()
-        out[f"dcr_{name}"] = implied["dcr"]
-        out[f"orr_{name}"] = implied["orr"]
-        out[f"median_pfs_true_{name}"] = implied["median_pfs_true_months"]
-        out[f"median_os_{name}"] = implied["median_os_months"]
-    ratio = tuple(float(x) for x in scenario.randomization.ratio)
-    for endpoint in ("pfs", "os"):
-        out[f"log_hr_{endpoint}"] = implied_log_hazard_ratio(laws[1], laws[0], endpoint, ratio)
-    same_pfs = (laws[1].shape, laws[1].scale_days, laws[1].p_death_first) == (
-        laws[0].shape, laws[0].scale_days, laws[0].p_death_first)
-    out["pfs_laws_equal"] = same_pfs
-    out["orr_laws_equal"] = same_pfs and laws[1].p_responder == laws[0].p_responder
-    out["os_laws_equal"] = same_pfs and laws[1].pps_rate_per_day == laws[0].pps_rate_per_day
+def typical_trial(scenario: Scenario) -> dict:
+    """Replicate 0's PFS per arm, true and as the scans see it at the cut-off (months): the data of the
+    report's Kaplan-Meier figure, kept in the record so that the report reads nothing else."""
+    from ..arms import ARMS
+    from ..endpoints.common import observed_pfs
+    from ..model.trial import TrialModel, simulate
+    from ..units import DAYS_PER_MONTH
+
+    table = simulate(TrialModel(scenario), scenario.monte_carlo.seed, 0)
+    p = table.patients
+    time_, event = observed_pfs(table, table.cutoff_day, scenario.imaging.progression_seen == "continuous")
+    out = {"replicate": 0, "cutoff_months": float(table.cutoff_day) / DAYS_PER_MONTH}
+    for code, name in ARMS.items():
+        arm = p["arm"] == code
+        out[name] = {"pfs_true_months": (p["pfs_true_rel"][arm] / DAYS_PER_MONTH).round(6).tolist(),
+                     "pfs_observed_months": (time_[arm] / DAYS_PER_MONTH).round(6).tolist(),
+                     "pfs_observed_event": event[arm].astype(bool).tolist()}
     return out

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario.schema import DAYS_PER_MONTH, Accrual
+from ..scenario.schema import Accrual
+from ..units import DAYS_PER_MONTH
 
 
 class ArrivalClock:

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import math
 
-NE, CR, PR, SD, PD = 0, 1, 2, 3, 4
-CATEGORY_NAMES = {NE: "NE", CR: "CR", PR: "PR", SD: "SD", PD: "PD"}
+from ..table import CR, PD, PR, SD
 
 
 def recist(t: float, progression: float, responder: bool, complete: bool) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from . import imaging
-from .record import END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_TOXICITY, END_WITHDRAWAL
+from ..table import END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_TOXICITY, END_WITHDRAWAL
 
 INF = math.inf
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arms import CONTROL, RECHALLENGE
 from . import streams
-
-CONTROL, RECHALLENGE = 0, 1
 
 
 class BlockRandomizer:

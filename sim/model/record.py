@@ -1,8 +1,7 @@
-"""The patient table a simulated trial yields: one record per screened patient, plus a scan log.
+"""What the SimPy model records of each patient, and the trial table built from it.
 
-Analyses read only this table (``TrialTable``): they never touch the SimPy model, so an
-analysis variant costs no new simulation. Times are days; ``*_day`` columns are days since
-the first site opened, ``*_rel`` columns days since the patient's first treatment day.
+The table (``sim/table.py``: its columns and codes) is what analyses read; they never touch the
+SimPy model, so an analysis variant costs no new simulation.
 """
 from __future__ import annotations
 
@@ -10,28 +9,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-# Screening outcomes.
-RANDOMIZED, DIED_WAITING, ASSAY_FAILURE, RAS_MUTANT, NON_MOLECULAR, ENROLMENT_CLOSED = range(6)
-SCREEN_OUTCOMES = {
-    RANDOMIZED: "randomized",
-    DIED_WAITING: "died_or_deteriorated_waiting",
-    ASSAY_FAILURE: "assay_failure",
-    RAS_MUTANT: "ras_mutant_ctdna",
-    NON_MOLECULAR: "non_molecular",
-    ENROLMENT_CLOSED: "enrolment_closed",
-}
-# How follow-up for PFS ended (0: still followed at the data cut-off).
-ONGOING, END_SCAN_PROGRESSION, END_CLINICAL_PROGRESSION, END_DEATH, END_WITHDRAWAL, END_TOXICITY = range(6)
-END_REASONS = {
-    ONGOING: "ongoing",
-    END_SCAN_PROGRESSION: "progression_at_scan",
-    END_CLINICAL_PROGRESSION: "clinical_progression",
-    END_DEATH: "death",
-    END_WITHDRAWAL: "withdrawal",
-    END_TOXICITY: "toxicity",
-}
+from ..table import ONGOING, TrialTable
+
 NAN = math.nan
 
 
@@ -84,39 +64,6 @@ class PatientRecord:
 
     def end(self, reason: int, t: float) -> None:
         self.end_reason, self.end_rel = reason, t
-
-
-@dataclass
-class TrialTable:
-    """Simulated trials: patient columns (numpy arrays), the scan log, and trial-level facts.
-
-    One trial (``simulate``) has scalar facts. Several trials stacked (``simulate_many``, how the
-    engine analyses a chunk at once) have one fact per trial, and the ``trial`` column gives each
-    patient row's trial. Either way ``scans["patient"]`` is a row of ``patients``, and the scan log is
-    ordered by patient, then day.
-    """
-
-    patients: dict[str, np.ndarray]
-    scans: dict[str, np.ndarray]
-    end_day: float | np.ndarray            # end of the simulation: the cut-off, or later if a scan was still due
-    cutoff_day: float | np.ndarray         # PFS/OS data cut-off
-    last_randomized_day: float | np.ndarray
-    accrual_complete: bool | np.ndarray
-    n_tied_scans: int
-
-    @property
-    def stacked(self) -> bool:
-        return np.ndim(self.end_day) > 0
-
-    @property
-    def n_trials(self) -> int:
-        return int(np.size(self.end_day))
-
-    def patients_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.patients)
-
-    def scans_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.scans)
 
 
 def build_table(trials: list, courses: tuple, t_ref: float, n_tied: int) -> TrialTable:
@@ -192,6 +139,7 @@ def build_table(trials: list, courses: tuple, t_ref: float, n_tied: int) -> Tria
         "cutoff_day": np.array([t.cutoff_day for t in trials], dtype=float),
         "last_randomized_day": np.array([t.last_randomized_day for t in trials], dtype=float),
         "accrual_complete": np.array([t.accrual_complete for t in trials], dtype=bool),
+        "accrual_end_day": np.array([t.closed_day for t in trials], dtype=float),
     }
     return TrialTable(cols, scans, n_tied_scans=n_tied, **facts)
 
@@ -199,5 +147,5 @@ def build_table(trials: list, courses: tuple, t_ref: float, n_tied: int) -> Tria
 def single(table: TrialTable) -> TrialTable:
     """A stacked table of one trial with scalar facts."""
     facts = {k: getattr(table, k)[0].item() for k in ("end_day", "cutoff_day", "last_randomized_day",
-                                                          "accrual_complete")}
+                                                          "accrual_complete", "accrual_end_day")}
     return TrialTable(table.patients, table.scans, n_tied_scans=table.n_tied_scans, **facts)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scenario.schema import DAYS_PER_MONTH, Screening
-from .record import ASSAY_FAILURE, DIED_WAITING, NON_MOLECULAR, RAS_MUTANT
+from ..scenario.schema import Screening
+from ..units import DAYS_PER_MONTH
+from ..table import ASSAY_FAILURE, DIED_WAITING, NON_MOLECULAR, RAS_MUTANT
 
 PASSED = -2  # passes screening: randomized at the decision, or ENROLMENT_CLOSED if enrolment closed first
 

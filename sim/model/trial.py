@@ -14,18 +14,19 @@ from bisect import bisect_left, bisect_right
 import numpy as np
 import simpy
 
-from ..analyses.design import designs
 from ..outcomes.laws import arm_laws
-from ..scenario.schema import DAYS_PER_MONTH, Scenario
+from ..scenario.schema import Scenario
+from ..table import (
+    END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_TOXICITY, END_WITHDRAWAL, ENROLMENT_CLOSED,
+    ONGOING, RANDOMIZED, TrialTable,
+)
+from ..units import DAYS_PER_MONTH
 from . import durations, streams
 from .accrual import ArrivalClock
 from .cycles import CycleClock, block_starts
 from .patient import Follow, catch_up, course
 from .randomization import BlockRandomizer
-from .record import (
-    END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_TOXICITY, END_WITHDRAWAL, ENROLMENT_CLOSED,
-    ONGOING, RANDOMIZED, Outcome, PatientRecord, TrialTable, build_table, single,
-)
+from .record import Outcome, PatientRecord, build_table, single
 from .screening import PASSED, ScreeningPaths, screen
 
 INF = math.inf
@@ -59,15 +60,16 @@ class TrialModel:
         self.strata_sizes = [len(s.levels) for s in scenario.randomization.strata]
         self.scan_cycles = list(scenario.imaging.scan_after_cycles)
         a = scenario.analysis
-        self.designs = designs(scenario)
+        ctx = scenario.design_context()
+        keys = [k for d in scenario.designs() for k in d.needs(ctx)[0]]
         cutoff = a.follow_up_cutoff_months * DAYS_PER_MONTH
         self.cutoff_from_start = a.follow_up_cutoff_from == "study_start"
         self.cutoff = cutoff
-        fixed = [d.primary_analysis_months * DAYS_PER_MONTH for d in self.designs if d.primary_analysis_months]
+        fixed = [k.months * DAYS_PER_MONTH for k in keys if k.months]
         # The simulation runs to the PFS/OS cut-off and to every fixed-time DCR analysis, and on until
         # each randomized patient's DCR outcome is known for the designs that wait for it.
         self.run_after_last_rand = max([0.0 if self.cutoff_from_start else cutoff] + fixed)
-        self.awaited_scans = max([d.scans for d in self.designs if d.primary_analysis_months is None] + [1])
+        self.awaited_scans = max([k.scans for k in keys if k.months is None] + [1])
         self.max_accrual_days = scenario.accrual.max_months * DAYS_PER_MONTH
         d = scenario.treatment.delay
         self.delay_p = d.prob_per_cycle
@@ -391,17 +393,17 @@ def run_trial(model: TrialModel, seed: int, replicate: int, ahead: tuple | None 
         trial.uniforms = ahead[0]
         for block in ahead[1]:
             trial.add_block(*block)
-    env.process(trial.accrue())
+    accrual = trial.accrue()
+    env.process(accrual)
     env.run(until=trial.finished)
     trial.end_day = env.now
     for rec in trial.records:
         catch_up(rec, trial.end_day)
-    # Events still pending (after the end) hold callbacks into the trial and, for a process, form
-    # reference cycles (process -> event -> callback -> process): drop them here so that memory is
-    # freed at once, not by the cyclic garbage collector walking every trial of a chunk.
-    for *_, event in env._queue:
-        event.callbacks = None
-    env._queue.clear()
+    # Events still pending after the end form reference cycles with the environment (an event holds
+    # its env, whose queue holds the event): the trial lets go of the environment and the accrual
+    # process's frame, and simulate_many frees the cycles once per chunk (gc.collect of the youngest
+    # generation), instead of the cyclic collector walking every trial of a chunk again and again.
+    accrual.close()
     trial.env = None
     return trial
 
@@ -424,6 +426,8 @@ def simulate_many(model: TrialModel, seed: int, replicates, stacked: bool = True
             group = replicates[g: g + AHEAD_GROUP]
             trials += [run_trial(model, seed, i, ahead) for i, ahead in zip(group, draw_ahead(model, seed, group))]
         table = build_table(trials, treatment_courses(trials), model.t_ref, len(model.scan_cycles))
+        del trials
+        gc.collect(0)  # the chunk's SimPy environments (see run_trial), in one pass
     finally:
         if enabled:
             gc.enable()

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, optimize
 
-from ..scenario.schema import DAYS_PER_MONTH, ArmEffect
+from ..scenario.schema import ArmEffect
+from ..units import DAYS_PER_MONTH
 
 #: Weibull shapes outside this range mean the two figures barely constrain the curve
 #: (DCR within a hair of 1/2 or a median far from t_ref): treat it as a contradiction.

@@ -1,4 +1,5 @@
-"""The run's headline table in the terminal: estimate, MCSE, 95% CI, and what was configured."""
+"""The run's tables in the terminal, from the run record: estimate, MCSE, Monte Carlo interval, and
+what was configured. Labels and formats come from the metric catalogue."""
 from __future__ import annotations
 
 import sys
@@ -6,70 +7,10 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-LABELS = {
-    "power": "Power of the DCR comparison",
-    "type_I_error": "Type I error of the DCR comparison",
-    "exact_power": "Exact power (plain binomial, configured DCRs)",
-    "power_orr": "Power of the ORR comparison",
-    "type_I_error_orr": "Type I error of the ORR comparison",
-    "power_pfs": "Power of the PFS log-rank (at the cut-off)",
-    "type_I_error_pfs": "Type I error of the PFS log-rank",
-    "power_os": "Power of the OS log-rank (at the cut-off)",
-    "type_I_error_os": "Type I error of the OS log-rank",
-    "dcr_observed_rechallenge": "DCR as analysed, rechallenge",
-    "dcr_observed_control": "DCR as analysed, control",
-    "orr_observed_rechallenge": "ORR as analysed, rechallenge",
-    "orr_observed_control": "ORR as analysed, control",
-    "dcr_difference": "DCR difference as analysed (mean estimate)",
-    "bias_dcr_difference": "  bias against the configured difference",
-    "rmse_dcr_difference": "  RMSE",
-    "coverage_dcr_difference": "  coverage of the Newcombe 95% CI",
-    "n_evaluable_rechallenge": "Evaluable patients, rechallenge (mean)",
-    "n_evaluable_control": "Evaluable patients, control (mean)",
-    "prob_interim_look": "Probability the interim look happens",
-    "prob_stop_early": "Probability of stopping for futility",
-    "n_screened": "Patients screened (mean)",
-    "n_randomized": "Patients randomized (mean)",
-    "accrual_months": "Accrual duration, months (mean)",
-    "accrual_months_q10": "  10% quantile",
-    "accrual_months_q50": "  median",
-    "accrual_months_q90": "  90% quantile",
-    "time_to_primary_analysis_months": "Time to primary DCR analysis, months (mean)",
-    "time_to_primary_analysis_months_q10": "  10% quantile",
-    "time_to_primary_analysis_months_q50": "  median",
-    "time_to_primary_analysis_months_q90": "  90% quantile",
-    "dcr_rechallenge": "DCR at reference day, rechallenge (truly RAS wt)",
-    "dcr_control": "DCR at reference day, control (truly RAS wt)",
-    "orr_rechallenge": "ORR at reference day, rechallenge (truly RAS wt)",
-    "orr_control": "ORR at reference day, control (truly RAS wt)",
-    "median_pfs_true_rechallenge": "Median PFS, true (months), rechallenge",
-    "median_pfs_observed_rechallenge": "Median PFS, seen at scans (months), rechallenge",
-    "median_os_rechallenge": "Median OS (months), rechallenge",
-    "median_pfs_true_control": "Median PFS, true (months), control",
-    "median_pfs_observed_control": "Median PFS, seen at scans (months), control",
-    "median_os_control": "Median OS (months), control",
-    "log_hr_pfs": "Cox log HR, PFS as seen (mean)",
-    "bias_log_hr_pfs": "  bias against the true-law log HR",
-    "rmse_log_hr_pfs": "  RMSE",
-    "coverage_log_hr_pfs": "  coverage of the Wald 95% CI",
-    "events_pfs": "PFS events at the cut-off (mean)",
-    "cox_not_estimable_pfs": "Trials without a finite Cox estimate, PFS",
-    "cox_not_estimable_os": "Trials without a finite Cox estimate, OS",
-    "log_hr_os": "Cox log HR, OS (mean)",
-    "bias_log_hr_os": "  bias against the true-law log HR",
-    "rmse_log_hr_os": "  RMSE",
-    "coverage_log_hr_os": "  coverage of the Wald 95% CI",
-    "events_os": "Deaths at the cut-off (mean)",
-    "accrual_completed": "Share of trials reaching the target",
-    "n_truly_mutant_randomized": "Truly RAS-mutant patients randomized (mean)",
-    "n_died_or_deteriorated_waiting": "Screen failures: died or deteriorated waiting (mean)",
-    "n_assay_failure": "Screen failures: ctDNA assay failed (mean)",
-    "n_ras_mutant_ctdna": "Screen failures: RAS-mutant ctDNA (mean)",
-    "n_non_molecular": "Screen failures: non-molecular criteria (mean)",
-    "n_enrolment_closed": "Screened after enrolment closed (mean)",
-}
+from ..summary.catalogue import format_compact, format_row, label
+
 #: The columns of the design comparison table: (metric, heading).
-COMPARISON = (("power", "power"), ("type_I_error", "type I error"), ("exact_power", "exact"),
+COMPARISON = (("power", "power"), ("type_I_error", "type I error"), ("exact_power_plain_binomial", "exact ref."),
               ("dcr_difference", "DCR difference"), ("power_pfs", "PFS power"),
               ("prob_stop_early", "P(stop)"), ("n_randomized", "randomized"),
               ("time_to_primary_analysis_months", "months to analysis"))
@@ -84,32 +25,30 @@ def comparison_cells(summary: dict) -> tuple[list[str], list[tuple[str, list[str
     for d in designs:
         cells = []
         for m, _ in shown:
-            r = by.get((d, m))
-            cells.append("" if r is None or r["estimate"] is None else
-                         f"{r['estimate']:.3f}" + ("" if not r["mcse"] else f" ± {r['mcse']:.3f}"))
+            cells.append(format_compact(by.get((d, m))))
         body.append((d, cells))
     return [h for _, h in shown], body
 
 
-def _fmt(x, digits=3) -> str:
-    return "—" if x is None else f"{x:.{digits}f}"
-
-
 def _table(title, rows, configured, caption=None) -> Table:
     table = Table(title=title, caption=caption)
-    for col, just in (("metric", "left"), ("estimate", "right"), ("MCSE", "right"), ("95% CI", "right"),
+    for col, just in (("metric", "left"), ("estimate", "right"), ("MCSE", "right"), ("MC 95% interval", "right"),
                       ("configured", "right")):
         table.add_column(col, justify=just)
     for r in rows:
         conf = configured.get(r["metric"])
-        if r["metric"] in ("bias_dcr_difference", "rmse_dcr_difference", "coverage_dcr_difference"):
-            conf = None
-        table.add_row(
-            LABELS.get(r["metric"], r["metric"]), _fmt(r["estimate"]), _fmt(r["mcse"], 4),
-            f"{_fmt(r['ci_low'])} – {_fmt(r['ci_high'])}", "" if conf is None or isinstance(conf, bool)
-            else _fmt(conf),
-        )
+        est, mcse, interval = format_row(r)
+        table.add_row(label(r["metric"]), est, mcse, interval,
+                      "" if conf is None or isinstance(conf, bool) else f"{conf:.3f}")
     return table
+
+
+def overrides_line(summary: dict) -> str | None:
+    """The overrides of a run in one line ('--set effects.rechallenge.dcr=0.6, ...'), or None."""
+    items = summary.get("overrides") or []
+    if not items:
+        return None
+    return ", ".join(f"{o['path']}={o['value']} ({o['origin']})" for o in items)
 
 
 def print_summary(summary: dict, console: Console | None = None) -> None:
@@ -121,6 +60,11 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
     designs = [d["label"] for d in summary.get("designs", [])]
     title = (f"{summary['scenario_name']}: {summary['replicates']} replicates, seed {summary['seed']}, "
              f"{summary['elapsed_s']:.1f} s" + (" (INTERRUPTED)" if summary.get("interrupted") else ""))
+    changed = overrides_line(summary)
+    if changed:
+        console.print(f"[bold]overrides:[/bold] {changed}")
+    for warning in summary.get("warnings", []):
+        console.print(f"[bold red]warning:[/bold red] {warning}")
     if designs:
         console.print(_table(title, [r for r in rows if r["design"] == designs[0]], configured,
                              caption=f"primary analysis: {designs[0]}"))

@@ -59,7 +59,7 @@ def power_curve_data(table):
 
     t = table[table["sweep_value"].notna()]
     rates = t[t["metric"].isin(("power", "type_I_error"))]
-    exact = t[t["metric"] == "exact_power"][["design", "sweep_value", "estimate"]].rename(
+    exact = t[t["metric"] == "exact_power_plain_binomial"][["design", "sweep_value", "estimate"]].rename(
         columns={"estimate": "exact_power"})
     data = rates[["design", "sweep_value", "estimate", "mcse"]].rename(columns={"estimate": "power"})
     data = data.merge(exact, on=["design", "sweep_value"], how="left")
@@ -98,7 +98,7 @@ def screening_funnel(summary: dict, path: Path) -> list[Path]:
               ("non-molecular", rows.get("n_non_molecular")),
               ("assay failure", rows.get("n_assay_failure")),
               ("died or deteriorated waiting", rows.get("n_died_or_deteriorated_waiting")),
-              ("screening when enrolment closed", rows.get("n_enrolment_closed")),
+              ("passed screening after enrolment closed", rows.get("n_enrolment_closed")),
               ("randomized", primary.get("n_randomized"))]
     stages = [(name, r) for name, r in stages if r is not None and r["estimate"] is not None]
     fig, ax = plt.subplots(figsize=(8, 3.8))
@@ -140,41 +140,37 @@ def _km(time, event):
     return np.r_[0, t], np.r_[1, s]
 
 
-def km_typical(table, continuous: bool, path: Path) -> list[Path]:
-    """One simulated trial's Kaplan-Meier curves per arm: true PFS against PFS as the scans see it."""
+def km_typical(trial: dict, path: Path) -> list[Path]:
+    """One simulated trial's Kaplan-Meier curves per arm: true PFS against PFS as the scans see it
+    (``trial``: the run record's typical_trial, in months)."""
     import numpy as np
 
-    from ..analyses.endpoints import ARMS, observed_pfs
-    from ..scenario.schema import DAYS_PER_MONTH
-
-    p = table.patients
-    time, event = observed_pfs(table, table.cutoff_day, continuous)
     fig, ax = plt.subplots(figsize=(8, 4.2))
-    for (code, name), color in zip(ARMS.items(), ("#c44e52", "#4c72b0")):
-        arm = p["arm"] == code
-        x, y = _km(p["pfs_true_rel"][arm] / DAYS_PER_MONTH, np.ones(int(arm.sum()), dtype=bool))
+    for name, color in (("rechallenge", "#c44e52"), ("control", "#4c72b0")):
+        arm = trial[name]
+        true = np.asarray(arm["pfs_true_months"], dtype=float)
+        x, y = _km(true, np.ones(len(true), dtype=bool))
         ax.step(x, y, where="post", color=color, lw=1, ls="--", label=f"{name}, true PFS")
-        x, y = _km(time[arm] / DAYS_PER_MONTH, event[arm])
+        x, y = _km(np.asarray(arm["pfs_observed_months"], dtype=float), np.asarray(arm["pfs_observed_event"], bool))
         ax.step(x, y, where="post", color=color, lw=1.5, label=f"{name}, PFS seen at scans")
     ax.set_xlabel("months since first treatment")
     ax.set_ylabel("progression-free")
     ax.set_xlim(0, 24)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title("One simulated trial (replicate 0): the scan schedule delays and bunches progressions", fontsize=10)
+    ax.set_title(f"One simulated trial (replicate {trial['replicate']}): the scan schedule delays and bunches "
+                 f"progressions", fontsize=10)
     return save(fig, path)
 
 
-def oc_table(rows: list[dict], labels: dict, title: str, path: Path) -> list[Path]:
-    """The operating-characteristic table as a figure (for slides): figure, estimate, MCSE, 95% interval."""
-    def fmt(x, d=3):
-        return "—" if x is None else f"{x:.{d}f}"
+def oc_table(rows: list[dict], title: str, path: Path) -> list[Path]:
+    """The operating-characteristic table as a figure (for slides): figure, estimate, MCSE, MC 95% interval."""
+    from ..summary.catalogue import format_row, label
 
-    cells = [[labels.get(r["metric"], r["metric"]).strip(), fmt(r["estimate"]), fmt(r["mcse"], 4),
-              f"{fmt(r['ci_low'])} – {fmt(r['ci_high'])}"] for r in rows]
+    cells = [[label(r["metric"]).strip(), *format_row(r)] for r in rows]
     fig, ax = plt.subplots(figsize=(9, 0.28 * len(cells) + 0.9))
     ax.axis("off")
-    table = ax.table(cellText=cells, colLabels=["figure", "estimate", "MCSE", "95% interval"], loc="upper center",
+    table = ax.table(cellText=cells, colLabels=["figure", "estimate", "MCSE", "MC 95% interval"], loc="upper center",
                      cellLoc="right", colLoc="right", colWidths=[0.55, 0.13, 0.13, 0.19])
     table.auto_set_font_size(False)
     table.set_fontsize(8)

@@ -15,8 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import UserError
-from ..outcomes.laws import IncoherentEffects, arm_laws
-from .schema import Scenario
+from .schema import DESIGN_KINDS, Scenario, VariantError
 
 MAX_YAML_BYTES = 5_000_000
 #: Values in a parsed file, counting each expansion of an alias (*name) and of a merge key (<<:):
@@ -327,11 +326,17 @@ def _no_item(assignment: str, list_path, part, n: int) -> str:
     return f"--set {assignment}: {_dotted(list_path)}: no item {part} in a list of {n} ({allowed})"
 
 
-def _model_at(loc, root: type[BaseModel] = Scenario) -> type[BaseModel] | None:
-    """The pydantic model that owns the fields at ``loc`` (for did-you-mean suggestions)."""
+def _model_at(loc, root: type[BaseModel] = Scenario, kind: str | None = None) -> type[BaseModel] | None:
+    """The pydantic model that owns the fields at ``loc`` (for did-you-mean suggestions); ``kind``: the
+    design kind of the analysis section."""
+    from .schema import ANALYSIS_KINDS
+
     model: Any = root
     for part in loc:
         if isinstance(part, int):
+            continue
+        if model is Scenario and part == "analysis" and kind in ANALYSIS_KINDS:
+            model = ANALYSIS_KINDS[kind]
             continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
             # tagged unions appear as an extra loc element naming the member
@@ -361,6 +366,15 @@ def _format_errors(exc: ValidationError, source: str, lines: dict, overridden: d
     out = []
     for err in exc.errors(include_url=False):
         raw_loc = err["loc"]
+        kind = None
+        if len(raw_loc) > 1 and raw_loc[0] == "analysis" and raw_loc[1] in DESIGN_KINDS:
+            kind, raw_loc = raw_loc[1], (raw_loc[0], *raw_loc[2:])  # the design kind's tag
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, VariantError):  # each problem at its own place in the variant
+            for sub, msg in cause.problems:
+                loc = (*raw_loc, "variants", cause.index, *(p for p in sub if p not in DESIGN_KINDS))
+                out.append(f"{_where(loc, source, lines, overridden)}: {_dotted(loc)}: {msg}")
+            continue
         # effects.ras_mutant takes a section or the word 'control', so a bad value fails both ways:
         # report only the way that matches what was given (the word's error names both choices).
         word_choice = bool(raw_loc) and isinstance(raw_loc[-1], str) and raw_loc[-1].startswith("literal[")
@@ -374,13 +388,13 @@ def _format_errors(exc: ValidationError, source: str, lines: dict, overridden: d
         where = _where(loc, source, lines, overridden)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            owner = _model_at(loc[:-1], root)
+            owner = _model_at(loc[:-1], root, kind)
             allowed = list(owner.model_fields) if owner else []
             guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             hint = f"; did you mean '{guess[0]}'?" if guess else "."
             out.append(f"{where}: {path}: unknown key{hint} Allowed here: {', '.join(allowed)}")
         elif err["type"] == "missing":
-            owner = _model_at(loc[:-1], root)
+            owner = _model_at(loc[:-1], root, kind)
             needed = [k for k, f in owner.model_fields.items() if f.is_required()] if owner else []
             out.append(f"{where}: {path}: required field is missing"
                        + (f" (required here: {', '.join(needed)})" if needed else ""))
@@ -416,15 +430,9 @@ def _where(loc, source, lines, overridden) -> str:
 
 def validate(data: dict, source: str = "<scenario>", lines: dict | None = None,
              overridden: dict | None = None) -> Scenario:
-    """Schema validation, then the outcome model's coherence checks."""
-    lines, overridden = lines or {}, overridden or {}
-    scenario = _schema(data, source, lines, overridden)
-    try:
-        arm_laws(scenario)
-    except IncoherentEffects as e:
-        loc = tuple(e.field.split("."))
-        raise ScenarioError(f"{_where(loc, source, lines, overridden)}: {e}") from None
-    return scenario
+    """Schema validation (types, ranges, the designs against the trial). The outcome laws' coherence
+    checks come after, in ``sim.inputs`` (the outcome laws are built on the schema)."""
+    return _schema(data, source, lines or {}, overridden or {})
 
 
 def _schema(data: dict, source: str, lines: dict, overridden: dict) -> Scenario:
@@ -449,18 +457,35 @@ def _refuse_non_finite(node, loc, source, lines, overridden):
             _refuse_non_finite(v, loc + (i,), source, lines, overridden)
 
 
-def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
-    """Read, override (``path.to.field=value``) and validate a scenario file.
+def comments(text: str, lines: dict[tuple, int]) -> dict[str, str]:
+    """The comment that documents each field path of a scenario file: the one on the field's line, or
+    else the block of whole-line comments right above it (the sources of the assumptions)."""
+    text_lines = text.splitlines()
+    out = {}
+    for path, line in lines.items():
+        note = _inline_comment(text_lines[line - 1]) if 0 < line <= len(text_lines) else ""
+        if not note:
+            above, k = [], line - 2
+            while k >= 0 and text_lines[k].lstrip().startswith("#"):
+                above.insert(0, text_lines[k].lstrip()[1:].strip())
+                k -= 1
+            note = " ".join(above)
+        if note:
+            out[_dotted(path)] = note
+    return out
 
-    With overrides, the file is first checked as written (types and ranges, with its lines): a bad
-    value in the file is reported even when an override such as --replicates replaces it."""
-    data, lines = read_yaml(path)
-    if overrides:
-        _schema(data, str(path), lines, {})  # reads data only; the overrides come after
-    overridden = {}
-    for assignment in overrides:
-        overridden[apply_override(data, assignment)] = assignment
-    return validate(data, str(path), lines, overridden)
+
+def _inline_comment(line: str) -> str:
+    """The text after a '#' that starts a YAML comment (outside quotes, after a space)."""
+    quote = None
+    for i, c in enumerate(line):
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[i + 1:].strip() if line[:i].strip() else ""
+    return ""
 
 
 def to_yaml(scenario: Scenario) -> str:

@@ -7,33 +7,14 @@ the file, line, field path, bad value and what is allowed.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import difflib
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_serializer, model_validator
-
-
-def _not_bool(value):
-    """pydantic reads true/false as 1/0; YAML also reads yes/no/on/off as true/false."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a number, not {str(value).lower()} (YAML reads true/false, yes/no and "
-                         f"on/off as true/false)")
-    return value
+from pydantic import Discriminator, Field, Tag, ValidationError, create_model, model_validator
 
 
-_Number = BeforeValidator(_not_bool)
-Prob = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False), _Number]
-OpenProb = Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False), _Number]
-PosFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False), _Number]
-NonNegFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False), _Number]
-PosInt = Annotated[int, Field(gt=0), _Number]
-#: A median survival time: positive, and at most 50 years (beyond that the input is a typo).
-Months = Annotated[float, Field(gt=0.0, le=600.0, allow_inf_nan=False), _Number]
-
-DAYS_PER_MONTH = 365.25 / 12.0
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+from ..designs import REGISTRY as DESIGN_KINDS, Design, DesignContext, infer_kind
+from ..fields import Months, NonNegFloat, Number, OpenProb, PosFloat, PosInt, Prob, Strict
 
 
 class Duration(Strict):
@@ -263,165 +244,108 @@ class Effects(Strict):
         return self
 
 
-TESTS = ("fisher", "chisq", "chisq_cc", "boschloo", "barnard", "bayes")
-DCR_DEFINITIONS = ("first_scan", "best_response", "controlled")
-Pair = tuple[PosFloat, PosFloat]
+class VariantError(ValueError):
+    """A variant that does not make a valid design: ``problems`` are (path within the variant, message)."""
+
+    def __init__(self, index: int, problems: list[tuple[tuple, str]]):
+        self.index, self.problems = index, problems
+        super().__init__(f"variants[{index}] does not make a valid design: " + "; ".join(
+            f"{'.'.join(map(str, loc)) or '(the variant)'}: {msg}" for loc, msg in problems))
 
 
-class Bayes(Strict):
-    """The Bayesian rule: independent beta priors; reject when P(p_rechallenge > p_control | data) > threshold."""
-
-    threshold: OpenProb = Field(0.95, description="posterior probability the rule must exceed")
-    prior_rechallenge: Pair = Field((1.0, 1.0), description="beta(a, b) prior of the rechallenge DCR")
-    prior_control: Pair = Field((1.0, 1.0), description="beta(a, b) prior of the control DCR")
-
-
-class Interim(Strict):
-    """One futility look, once ``after_first_scans`` randomized patients have a first-scan outcome.
-
-    Accrual goes on until the look. The look sees disease control at the first scan (ITT) of
-    the patients whose outcome is known; it stops the trial when its figure is below
-    ``stop_below``: the observed DCR difference (rechallenge minus control), or the
-    predictive probability that the final analysis rejects (beta-binomial, ``prior`` in both arms).
-    """
-
-    after_first_scans: PosInt
-    rule: Literal["dcr_difference", "predictive_probability"] = "predictive_probability"
-    stop_below: Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False), _Number] = 0.10
-    prior: Pair = (1.0, 1.0)
-
-    @model_validator(mode="after")
-    def _threshold_in_range(self):
-        if self.rule == "predictive_probability" and not 0 <= self.stop_below <= 1:
-            raise ValueError(f"stop_below {self.stop_below} is not a probability; with rule predictive_probability "
-                             f"it must be between 0 and 1")
-        return self
+def _merge(base: dict, changes: dict) -> dict:
+    """``base`` with ``changes``: nested sections (bayes, interim) change field by field."""
+    out = dict(base)
+    for k, v in changes.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
-class AnalysisCore(Strict):
-    """How one simulated trial is analysed; every field may differ between analysis variants."""
-
-    test: Literal[TESTS] = Field("fisher", description="test of the DCR (and ORR) comparison")
-    alpha: OpenProb = Field(0.025, description="level of the frequentist tests (DCR, ORR, log-rank)")
-    sided: Literal["one", "two"] = "one"
-    bayes: Bayes = Field(default_factory=Bayes, description="used when test is bayes")
-    dcr_definition: Literal[DCR_DEFINITIONS] = Field(
-        "first_scan", description="first_scan: CR/PR/SD at the first scan; best_response: best response "
-        "CR/PR/SD over the scans through cycle dcr_horizon_cycles; controlled: no progression at any scan "
-        "through the scan after cycle dcr_horizon_cycles (that scan must have happened)")
-    dcr_horizon_cycles: PosInt = Field(12, description="best_response and controlled count the scans through "
-                                       "the one after this cycle (one of imaging.scan_after_cycles); a patient off "
-                                       "treatment by then has calendar scans of the same rank instead")
-    population: Literal["itt", "evaluable"] = Field(
-        "itt", description="itt: all randomized, no scan counts as failure; evaluable: patients with at least "
-        "one post-baseline scan by the analysis")
-    primary_analysis: Literal["outcomes_known", "months_after_last_randomized"] = Field(
-        "outcomes_known", description="when the DCR analysis happens: once every randomized patient's DCR outcome "
-        "is known (the scan that defines it, or an event that ends follow-up before it), or at a fixed time "
-        "after the last randomization (patients not yet assessed then count as failures in ITT)",
-    )
-    primary_analysis_months: PosFloat | None = Field(
-        None, description="with primary_analysis: months_after_last_randomized, how many months"
-    )
-    interim: Interim | None = Field(None, description="an interim futility look (none by default)")
-
-    @model_validator(mode="after")
-    def _timing_complete(self):
-        fixed = self.primary_analysis == "months_after_last_randomized"
-        if fixed != (self.primary_analysis_months is not None):
-            raise ValueError("primary_analysis_months goes with primary_analysis: months_after_last_randomized "
-                             "(and only with it)")
-        return self
+def _variant_message(err: dict, cls: type[Design]) -> str:
+    """One problem of a variant as the loader words a file's: unknown keys with a suggestion."""
+    if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+        allowed = [f for f in cls.model_fields if f != "kind"]
+        guess = difflib.get_close_matches(str(err["loc"][0]), allowed, n=1)
+        return ("unknown key" + (f"; did you mean '{guess[0]}'?" if guess else ".") + f" Allowed here: "
+                f"{', '.join(allowed)}")
+    msg = err["msg"].removeprefix("Value error, ")
+    return msg if err["type"].startswith("value_error") or err["type"] == "missing" else \
+        f"{msg} (got {err.get('input')!r})"
 
 
-class _Patch(Strict):
-    """Fields to change in a nested section; only those given are written back (so it reads back the same)."""
+class AnalysisSection(Strict):
+    """The fields of ``analysis`` shared by every design of a simulation (the PFS/OS data cut-off and the
+    list of variants); the primary design's own fields sit beside them, with its ``kind``."""
 
-    @model_serializer(mode="wrap")
-    def _only_given(self, handler):
-        return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
-
-
-class BayesPatch(_Patch):
-    threshold: OpenProb | None = None
-    prior_rechallenge: Pair | None = None
-    prior_control: Pair | None = None
-
-
-class InterimPatch(_Patch):
-    after_first_scans: PosInt | None = None
-    rule: Literal["dcr_difference", "predictive_probability"] | None = None
-    stop_below: Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False), _Number] | None = None
-    prior: Pair | None = None
-
-
-class AnalysisVariant(Strict):
-    """Another analysis of the same simulated trials: the fields it changes (the rest as in ``analysis``)."""
-
-    label: str | None = Field(None, min_length=1, max_length=400, description="name shown in tables")
-    test: Literal[TESTS] | None = None
-    alpha: OpenProb | None = None
-    sided: Literal["one", "two"] | None = None
-    bayes: BayesPatch | None = Field(None, description="the bayes fields to change")
-    dcr_definition: Literal[DCR_DEFINITIONS] | None = None
-    dcr_horizon_cycles: PosInt | None = None
-    population: Literal["itt", "evaluable"] | None = None
-    primary_analysis: Literal["outcomes_known", "months_after_last_randomized"] | None = None
-    primary_analysis_months: PosFloat | None = None
-    interim: InterimPatch | None = Field(None, description="the interim fields to change (null: no look)")
-
-    @model_serializer(mode="wrap")
-    def _only_given(self, handler):
-        """A variant is the fields it changes: write only those (so that it reads back the same)."""
-        return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
-
-
-class Analysis(AnalysisCore):
     follow_up_cutoff_months: PosFloat = Field(
-        24.0, description="PFS/OS data cut-off (log-rank, Cox), months after follow_up_cutoff_from"
-    )
+        24.0, description="PFS/OS data cut-off (log-rank, Cox), months after follow_up_cutoff_from")
     follow_up_cutoff_from: Literal["last_randomized", "study_start"] = "last_randomized"
-    label: str | None = Field(None, min_length=1, max_length=400, description="name of the primary analysis")
-    variants: list[AnalysisVariant] = Field(
-        [], max_length=200, description="other analyses of the same simulated trials (simulate once, analyse many)")
+    variants: list[dict[str, Any]] = Field(
+        [], max_length=200, description="other designs analysed on the same simulated trials (simulate once, analyse "
+        "many): each lists the fields it changes from the primary design (nested sections field by field; a "
+        "different kind with 'kind', or inferred: 'interim' makes a futility design, 'interim: null' removes it)")
+
+    def primary(self) -> Design:
+        """The primary design, without the section's shared fields."""
+        cls = DESIGN_KINDS[self.kind]
+        return cls.model_validate({k: getattr(self, k) for k in cls.model_fields})
+
+    def designs(self) -> list[Design]:
+        """The primary design, then each variant as a whole design."""
+        return [self.primary()] + [self.variant(i) for i in range(len(self.variants))]
+
+    def variant(self, i: int) -> Design:
+        base = self.primary().model_dump(exclude={"kind", "label"})
+        changes = self.variants[i]
+        merged = _merge(base, changes)
+        if changes.get("primary_analysis") == "outcomes_known" and "primary_analysis_months" not in changes:
+            merged["primary_analysis_months"] = None
+        kind = changes.get("kind") or infer_kind(merged)
+        if kind not in DESIGN_KINDS:
+            raise VariantError(i, [(("kind",), f"unknown design kind {kind!r}; allowed: {', '.join(DESIGN_KINDS)}")])
+        cls = DESIGN_KINDS[kind]
+        known = {f for c in DESIGN_KINDS.values() for f in c.model_fields}  # e.g. 'interim: null' of a fixed one
+        merged = {k: v for k, v in merged.items() if k in cls.model_fields or v is not None or k not in known}
+        merged["kind"] = kind
+        try:
+            return cls.model_validate(merged)
+        except ValidationError as e:
+            raise VariantError(i, [(tuple(err["loc"]), _variant_message(err, cls))
+                                   for err in e.errors(include_url=False)]) from None
 
     @model_validator(mode="after")
     def _variants_valid(self):
-        for i, v in enumerate(self.variants):
-            try:
-                self.variant(i)
-            except ValidationError as e:
-                problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'merged with analysis'}: "
-                                     f"{err['msg'].removeprefix('Value error, ')}" for err in e.errors())
-                raise ValueError(f"variants[{i}] does not make a valid analysis: {problems}") from None
+        for i in range(len(self.variants)):
+            self.variant(i)
         return self
 
-    def variant(self, i: int) -> AnalysisCore:
-        """Variant i as a whole analysis: the primary analysis with the variant's fields replaced."""
-        v = self.variants[i]
-        merged = {k: getattr(self, k) for k in AnalysisCore.model_fields}
-        merged = {k: (x.model_dump() if isinstance(x, BaseModel) else x) for k, x in merged.items()}
-        for k in v.model_fields_set - {"label"}:
-            value = getattr(v, k)
-            if isinstance(value, _Patch):  # nested sections change field by field
-                merged[k] = {**(merged[k] or {}), **value.model_dump()}
-            else:
-                merged[k] = value
-        if "primary_analysis" in v.model_fields_set and "primary_analysis_months" not in v.model_fields_set \
-                and v.primary_analysis == "outcomes_known":
-            merged["primary_analysis_months"] = None
-        return AnalysisCore.model_validate(merged)
 
-    def cores(self) -> list[tuple[str | None, AnalysisCore]]:
-        """(label, analysis) for the primary analysis and each variant, in order."""
-        own = AnalysisCore.model_validate({k: (x.model_dump() if isinstance(x, BaseModel) else x)
-                                          for k, x in ((k, getattr(self, k)) for k in AnalysisCore.model_fields)})
-        return [(self.label, own)] + [(v.label, self.variant(i)) for i, v in enumerate(self.variants)]
+def _analysis_class(cls: type[Design]) -> type:
+    """The ``analysis`` section of a scenario whose primary design is of kind ``cls``."""
+    return create_model(f"{cls.__name__.removesuffix('Design')}Analysis", __base__=(AnalysisSection, cls),
+                        __doc__=f"analysis: {cls.__doc__ or cls.__name__}")
+
+
+ANALYSIS_KINDS = {kind: _analysis_class(cls) for kind, cls in DESIGN_KINDS.items()}
+
+
+def _analysis_kind(value) -> str | None:
+    """The kind of an analysis section: as given, or inferred from its fields (see designs.infer_kind)."""
+    if isinstance(value, dict):
+        return value.get("kind") or infer_kind(value)
+    return getattr(value, "kind", None)
+
+
+Analysis = Annotated[
+    Union[tuple(Annotated[c, Tag(kind)] for kind, c in ANALYSIS_KINDS.items())],
+    Discriminator(_analysis_kind, custom_error_type="design_kind",
+                  custom_error_message=f"unknown design kind; allowed: {', '.join(DESIGN_KINDS)}"),
+]
 
 
 class MonteCarlo(Strict):
     replicates: PosInt = 1000
-    seed: Annotated[int, Field(ge=0), _Number] = 20200901
+    seed: Annotated[int, Field(ge=0), Number] = 20200901
     workers: PosInt = 1
     chunk_size: PosInt = Field(100, description="replicates per chunk written to disk")
     backend: Literal["local", "dask"] = Field(
@@ -445,19 +369,26 @@ class Scenario(Strict):
     treatment: Treatment
     imaging: Imaging = Field(default_factory=Imaging)
     effects: Effects
-    analysis: Analysis = Field(default_factory=Analysis)
+    analysis: Analysis = Field(default_factory=lambda: ANALYSIS_KINDS["fixed"](),
+                               description="the primary design (its kind and fields), the PFS/OS data cut-off and "
+                               "the variants: other designs analysed on the same simulated trials")
     monte_carlo: MonteCarlo = Field(default_factory=MonteCarlo)
 
-    @model_validator(mode="after")
-    def _analyses_fit_the_trial(self):
+    def design_context(self) -> DesignContext:
+        a, b = self.randomization.ratio
         target = self.accrual.target_randomized
-        for i, (_, a) in enumerate(self.analysis.cores()):
+        n1 = round(target * a / (a + b))
+        return DesignContext(tuple(self.imaging.scan_after_cycles), (n1, target - n1), target)
+
+    def designs(self) -> list[Design]:
+        """The primary design, then each variant."""
+        return self.analysis.designs()
+
+    @model_validator(mode="after")
+    def _designs_fit_the_trial(self):
+        ctx = self.design_context()
+        for i, d in enumerate(self.designs()):
             where = "analysis" if i == 0 else f"analysis.variants[{i - 1}]"
-            cycles = self.imaging.scan_after_cycles
-            if a.dcr_definition != "first_scan" and a.dcr_horizon_cycles not in cycles:
-                raise ValueError(f"{where}.dcr_horizon_cycles {a.dcr_horizon_cycles} is not a cycle with a scan after "
-                                 f"it; use one of imaging.scan_after_cycles {list(cycles)}")
-            if a.interim is not None and a.interim.after_first_scans >= target:
-                raise ValueError(f"{where}.interim.after_first_scans {a.interim.after_first_scans} must be below "
-                                 f"accrual.target_randomized {target}: the look comes before the final analysis")
+            for field, message in d.check(ctx):
+                raise ValueError(f"{where}.{field} {message}")
         return self

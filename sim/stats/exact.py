@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
-from sim.analyses.binary import PRIOR_TESTS, _check_arm_size, rejection_region
+from .binary import PRIOR_TESTS, _check_arm_size, rejection_region
 
 GRID_COLUMNS = ("n_per_arm", "p_control", "p_rechallenge", "test", "sided", "alpha", "power")
 

@@ -1,8 +1,9 @@
-"""Endpoints of one simulated trial, as pure functions of its patient table.
+"""Endpoints of simulated trials, as pure functions of their patient table (``sim/table.py``).
 
-Per-patient answers (disease control under each definition, evaluability, observed PFS and OS at
-a data cut, when each outcome became known) from which ``extract.py`` takes the counts a replicate
-contributes. Nothing here reads the SimPy model.
+Per-patient answers that every DCR definition (``sim/endpoints/dcr/``) builds on: scans by number,
+the category at the first scan or the best one, when a patient's outcome became known, the day of
+an analysis, evaluability, and observed PFS and OS at a data cut. ``analyses/extract.py`` takes
+from them the counts a replicate contributes. Nothing here reads the SimPy model.
 """
 from __future__ import annotations
 
@@ -10,14 +11,9 @@ import math
 
 import numpy as np
 
-from ..model import imaging
-from ..model.randomization import CONTROL, RECHALLENGE
-from ..model.record import (
-    END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_WITHDRAWAL, TrialTable,
-)
-from ..scenario.schema import DAYS_PER_MONTH
-
-ARMS = {RECHALLENGE: "rechallenge", CONTROL: "control"}
+from ..table import CR, END_CLINICAL_PROGRESSION, END_DEATH, END_SCAN_PROGRESSION, END_WITHDRAWAL, NE, PD, PR, SD
+from ..table import TrialTable
+from ..units import DAYS_PER_MONTH
 PFS_EVENTS = (END_SCAN_PROGRESSION, END_CLINICAL_PROGRESSION, END_DEATH)
 
 
@@ -97,23 +93,23 @@ def best_category(table: TrialTable, number: np.ndarray, scans: int, cut_day: fl
     NE (0) without any."""
     p, sc = table.patients, table.scans
     rows = (number < scans) & _scanned_by(table, cut_day)
-    best = np.full(len(p["arm"]), imaging.PD + 1, dtype=np.int8)
+    best = np.full(len(p["arm"]), PD + 1, dtype=np.int8)
     np.minimum.at(best, sc["patient"][rows], sc["category"][rows])
-    return np.where(best > imaging.PD, imaging.NE, best).astype(np.int8)
+    return np.where(best > PD, NE, best).astype(np.int8)
 
 
 def first_scan_category(table: TrialTable, cut_day: float) -> np.ndarray:
     """RECIST category at the first post-baseline scan if it happened by cut_day, else NE (0)."""
     p = table.patients
     seen = p["tx_start_day"] + p["first_scan_rel"] <= per_patient(table, cut_day)  # NaN (no scan) compares False
-    return np.where(seen, p["first_scan_cat"], imaging.NE)
+    return np.where(seen, p["first_scan_cat"], NE)
 
 
 def controlled_through(table: TrialTable, number: np.ndarray, scans: int, cut_day: float) -> np.ndarray:
     """Scan number ``scans`` happened by cut_day without progression (so did every earlier scan:
     a scan showing progression ends the scans)."""
     p, sc = table.patients, table.scans
-    rows = (number == scans - 1) & (sc["category"] != imaging.PD) & _scanned_by(table, cut_day)
+    rows = (number == scans - 1) & (sc["category"] != PD) & _scanned_by(table, cut_day)
     out = np.zeros(len(p["arm"]), dtype=bool)
     out[sc["patient"][rows]] = True
     return out
@@ -122,32 +118,11 @@ def controlled_through(table: TrialTable, number: np.ndarray, scans: int, cut_da
 def disease_control(category: np.ndarray) -> np.ndarray:
     """CR/PR/SD; no scan (death, withdrawal, clinical progression first, or not yet scanned at the
     analysis) is not disease control."""
-    return (category >= imaging.CR) & (category <= imaging.SD)
+    return (category >= CR) & (category <= SD)
 
 
 def response(category: np.ndarray) -> np.ndarray:
-    return (category == imaging.CR) | (category == imaging.PR)
-
-
-def dcr_outcomes(table: TrialTable, number: np.ndarray, definition: str, scans: int,
-                 cut_day: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(disease control, response, evaluable) per patient at an analysis on cut_day.
-
-    first_scan: the first scan's category. best_response: the best category over the scans through
-    the horizon. controlled: the horizon's scan happened and no scan before it showed progression.
-    Response is read at the first scan for first_scan, else as the best response through the horizon.
-    Evaluable: at least one post-baseline scan by cut_day.
-    """
-    first = first_scan_category(table, cut_day)
-    evaluable = first != imaging.NE
-    if definition == "first_scan":
-        return disease_control(first), response(first), evaluable
-    best = best_category(table, number, scans, cut_day)
-    if definition == "best_response":
-        return disease_control(best), response(best), evaluable
-    if definition == "controlled":
-        return controlled_through(table, number, scans, cut_day), response(best), evaluable
-    raise ValueError(f"unknown DCR definition {definition!r}")
+    return (category == CR) | (category == PR)
 
 
 def observed_pfs(table: TrialTable, cut_day: float, continuous: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -168,7 +143,7 @@ def observed_pfs(table: TrialTable, cut_day: float, continuous: bool = False) ->
         return np.where(randomized(table), time, np.nan), event
     event = np.isin(p["end_reason"], PFS_EVENTS) & (p["end_rel"] <= cut_rel)
     sc = table.scans
-    seen = (sc["category"] != imaging.PD) & (sc["day_rel"] <= cut_rel[sc["patient"]])
+    seen = (sc["category"] != PD) & (sc["day_rel"] <= cut_rel[sc["patient"]])
     last = np.zeros(len(cut_rel))
     np.maximum.at(last, sc["patient"][seen], sc["day_rel"][seen])
     time = np.where(event, p["end_rel"], last)
@@ -185,3 +160,8 @@ def observed_os(table: TrialTable, cut_day: float) -> tuple[np.ndarray, np.ndarr
     event = (death <= cut_rel) & (death < withdrawn)
     time = np.where(event, death, np.minimum(cut_rel, withdrawn))
     return time, event
+
+
+def evaluable(table: TrialTable, cut_day) -> np.ndarray:
+    """At least one post-baseline scan by cut_day."""
+    return first_scan_category(table, cut_day) != NE

@@ -1,11 +1,14 @@
 """Operating characteristics from the replicate table, each with its Monte Carlo standard error.
 
-Every metric is a row {design, metric, estimate, mcse, ci_low, ci_high}:
+Every metric is a row {design, metric, estimate, mcse, ci_low, ci_high, note}, its metric an entry
+of the catalogue (``catalogue.py``: label, unit, kind):
 * proportions over replicates (power): MCSE sqrt(p(1-p)/R), Wilson 95% interval;
 * proportions pooled over patients (DCR, ORR among truly wild-type): binomial MCSE over the
   pooled patients, Wilson interval;
 * means over replicates (numbers screened, durations): MCSE sd/sqrt(R), normal interval;
-* medians pooled over patients: Kaplan-Meier median, bootstrap over replicates;
+* medians pooled over patients: Kaplan-Meier median, bootstrap over replicates; where the median
+  sits on a tied time (scan-based PFS: a scan day) the bootstrap reproduces it in most resamples and
+  says nothing of its error: the row then has no MCSE and a note saying why;
 * quantiles over replicates (durations): distribution-free order-statistic 95% interval,
   MCSE = its width / (2 x 1.96);
 * bias and RMSE of an estimate against the scenario's truth: mean error with sd/sqrt(R), and
@@ -22,22 +25,31 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-from ..analyses.design import AnalysisPlan, Design
-from ..analyses.endpoints import ARMS
-from ..analyses.exact import exact_power
-from ..analyses.km import Z95, km_median_bootstrap
+from ..analyses.plan import AnalysisPlan
+from ..arms import ARMS
+from ..designs import Design
 from ..model import durations
-from ..scenario.schema import DAYS_PER_MONTH, Scenario
+from ..outcomes.laws import arm_laws, implied_log_hazard_ratio
+from ..scenario.schema import Scenario
+from ..stats.exact import exact_power
+from ..stats.km import Z95, km_median_bootstrap
+from ..table import SCREEN_OUTCOMES
+from ..units import DAYS_PER_MONTH
+from .catalogue import rate_metric
 
 
 BOOTSTRAP = 200       # bootstrap resamples of replicates for the MCSE of pooled medians
 BOOTSTRAP_SEED = 0    # fixed: a summary is a deterministic function of the replicates
 
 
-def _row(design, metric, estimate, mcse, lo, hi) -> dict:
+#: A pooled median that this share of bootstrap resamples reproduce exactly sits on a tied time.
+PINNED_SHARE = 0.5
+
+
+def _row(design, metric, estimate, mcse, lo, hi, note: str | None = None) -> dict:
     f = lambda x: None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)  # noqa: E731
     return {"design": design, "metric": metric, "estimate": f(estimate), "mcse": f(mcse),
-            "ci_low": f(lo), "ci_high": f(hi)}
+            "ci_low": f(lo), "ci_high": f(hi), "note": note}
 
 
 def proportion(design, metric, k: int, n: int) -> dict:
@@ -70,7 +82,12 @@ def median(design, metric, time, event, replicate, scale=1.0) -> dict:
     est, boots = km_median_bootstrap(time, event, replicate, n_boot=BOOTSTRAP, seed=BOOTSTRAP_SEED)
     boots = boots[~np.isnan(boots)]
     if len(np.unique(replicate)) < 2 or len(boots) < BOOTSTRAP // 2:
-        return _row(design, metric, est / scale, None, None, None)
+        return _row(design, metric, est / scale, None, None, None, "not estimable: too few replicates with a median")
+    pinned = float(np.mean(boots == est))
+    if pinned >= PINNED_SHARE:
+        return _row(design, metric, est / scale, None, None, None,
+                    f"MCSE not estimable by bootstrap: the pooled median sits on a tied time (a scan day) that "
+                    f"{pinned:.0%} of {BOOTSTRAP} resamples reproduce exactly")
     lo, hi = np.quantile(boots, [0.025, 0.975])
     return _row(design, metric, est / scale, float(np.std(boots, ddof=1)) / scale, lo / scale, hi / scale)
 
@@ -145,11 +162,6 @@ def null_endpoints(configured: dict) -> dict[str, bool]:
             "pfs": configured["pfs_laws_equal"], "os": configured["os_laws_equal"]}
 
 
-def rate_name(endpoint: str, null: bool) -> str:
-    head = "type_I_error" if null else "power"
-    return head if endpoint == "dcr" else f"{head}_{endpoint}"
-
-
 def scenario_rows(records: pd.DataFrame, pooled: dict[str, np.ndarray], configured: dict) -> list[dict]:
     """What the simulated trials show whatever the analysis: the configured figures, screening, Cox."""
     rows = []
@@ -175,28 +187,38 @@ def scenario_rows(records: pd.DataFrame, pooled: dict[str, np.ndarray], configur
         rows += error_rows(None, f"log_hr_{endpoint}", est, est - Z95 * se, est + Z95 * se,
                            configured[f"log_hr_{endpoint}"])
         rows.append(mean(None, f"events_{endpoint}", records[f"{endpoint}_events"]))
-    for column in records.columns:
-        if column.startswith("n_") and column not in ("n_screened", "n_randomized", "n_rechallenge", "n_control") \
-                and not column.startswith("n_wt_"):
-            rows.append(mean(None, column, records[column]))
+    for name in SCREEN_OUTCOMES.values():
+        if name != "randomized":
+            rows.append(mean(None, f"n_{name}", records[f"n_{name}"]))
+    rows.append(mean(None, "n_truly_mutant_randomized", records["n_truly_mutant_randomized"]))
     return rows
 
 
-def design_rows(scenario: Scenario, d: Design, a: pd.DataFrame, configured: dict) -> tuple[list, list]:
+def plain_reference(scenario: Scenario, d: Design) -> tuple[int, int] | None:
+    """The planned arm sizes at which the design's exact plain-binomial reference is computed, or None
+    where the design has no such reference (no binary rule, a look, a definition the configured DCR does
+    not describe, a fixed-time analysis, an evaluable population)."""
+    rule = getattr(d, "binary_rule", None)
+    if rule is None or d.kind != "fixed" or d.population != "itt" or d.dcr_definition == "controlled" \
+            or d.primary_analysis_months is not None:
+        return None
+    return scenario.design_context().planned
+
+
+def design_rows(scenario: Scenario, d: Design, label: str, a: pd.DataFrame, configured: dict) -> list[dict]:
     """Operating characteristics of one design from its rows of the analyses table."""
-    label, R = d.label, len(a)
-    rows, notes = [], []
+    R = len(a)
+    rows = []
     nulls = null_endpoints(configured)
     for endpoint, column in (("dcr", "reject"), ("orr", "reject_orr"), ("pfs", "reject_pfs"), ("os", "reject_os")):
-        rows.append(proportion(label, rate_name(endpoint, nulls[endpoint]), int(a[column].sum()), R))
-    sizes = fixed_arm_sizes(scenario)
-    plain = (d.population == "itt" and d.interim is None and d.dcr_definition != "controlled"
-             and d.primary_analysis_months is None)
-    if sizes is not None and plain:
-        extra = {} if d.prior is None else {"prior": d.prior}
-        ep = exact_power(sizes[0], sizes[1], configured["dcr_rechallenge"], configured["dcr_control"], d.test,
-                         d.region_alpha, d.sided, **extra)
-        rows.append(_row(label, "exact_power", ep, 0.0, ep, ep))
+        rows.append(proportion(label, rate_metric(endpoint, nulls[endpoint]), int(a[column].sum()), R))
+    sizes = plain_reference(scenario, d)
+    if sizes is not None:
+        test, alpha, sided, prior = d.binary_rule()
+        ep = exact_power(sizes[0], sizes[1], configured["dcr_rechallenge"], configured["dcr_control"], test, alpha,
+                         sided, prior)
+        rows.append(_row(label, "exact_power_plain_binomial", ep, None, None, None,
+                         f"no Monte Carlo error: enumerated; {sizes[0]} vs {sizes[1]} patients"))
     for what in ("dcr", "orr"):
         for name in ARMS.values():
             rows.append(proportion(label, f"{what}_observed_{name}", int(a[f"{what}_successes_{name}"].sum()),
@@ -206,7 +228,7 @@ def design_rows(scenario: Scenario, d: Design, a: pd.DataFrame, configured: dict
                        a["dcr_difference_high"], configured["dcr_rechallenge"] - configured["dcr_control"])
     for name in ARMS.values():
         rows.append(mean(label, f"n_evaluable_{name}", a[f"n_evaluable_{name}"]))
-    if d.interim is not None:
+    if a["looked"].any() or "interim" in type(d).model_fields:
         rows.append(proportion(label, "prob_interim_look", int(a["looked"].sum()), R))
         rows.append(proportion(label, "prob_stop_early", int(a["stopped"].sum()), R))
     for metric, column in (("n_screened", "n_screened"), ("n_randomized", "n_randomized"),
@@ -216,7 +238,7 @@ def design_rows(scenario: Scenario, d: Design, a: pd.DataFrame, configured: dict
         if metric in ("accrual_months", "time_to_primary_analysis_months"):
             for q in (0.1, 0.5, 0.9):
                 rows.append(quantile(label, f"{metric}_q{int(q * 100)}", a[column], q))
-    return rows, notes
+    return rows
 
 
 def summarize(scenario: Scenario, records: pd.DataFrame, analyses: pd.DataFrame, pooled: dict[str, np.ndarray],
@@ -227,23 +249,43 @@ def summarize(scenario: Scenario, records: pd.DataFrame, analyses: pd.DataFrame,
     if R == 0:
         return [], ["no replicate finished"]
     rows, notes = [], []
-    for index, d in enumerate(plan.designs):
-        r, n = design_rows(scenario, d, analyses[analyses["design"] == index], configured)
-        rows += r
-        notes += n
+    for index, (d, label) in enumerate(zip(plan.designs, plan.labels)):
+        rows += design_rows(scenario, d, label, analyses[analyses["design"] == index], configured)
     departures = plain_binary_departures(scenario)
-    sizes = fixed_arm_sizes(scenario)
-    if departures and any(r["metric"] == "exact_power" for r in rows):
-        notes.append(f"exact_power is the power of a plain two-arm binomial comparison at the configured DCRs "
-                     f"with {sizes[0]} vs {sizes[1]} patients; this scenario departs from it: " + "; ".join(departures))
-    if sizes is None:
-        notes.append("exact_power not shown: arm sizes vary between trials (strata, or a target that is not "
-                     "a multiple of the block size)")
+    if fixed_arm_sizes(scenario) is None:
+        departures.append("arm sizes vary between trials (strata, or a target that is not a multiple of the "
+                          "block size)")
+    if departures and any(r["metric"] == "exact_power_plain_binomial" for r in rows):
+        n1, n2 = plan.context.planned
+        notes.append(f"the exact reference is the power of a plain two-arm binomial comparison at the configured "
+                     f"DCRs with {n1} vs {n2} patients, not the design's power" + (
+                         "; this scenario departs from it: " + "; ".join(departures) if departures else ""))
     rows += scenario_rows(records, pooled, configured)
     incomplete = int((~records["accrual_complete"].astype(bool)).sum())
     rows.append(proportion(None, "accrual_completed", R - incomplete, R))
     if incomplete:
-        notes.append(f"{incomplete} of {R} trials did not reach the target within accrual.max_months; "
-                     "power counts them as trials that did not reject, and exact_power (which assumes full "
-                     "accrual) overstates the design's power")
+        notes.append(f"{incomplete} of {R} trials ({incomplete / R:.1%}) did not reach the randomization target "
+                     f"within accrual.max_months: every power and type I error counts them as trials that did not "
+                     f"reject, and their accrual and time to analysis run to where accrual stopped")
     return rows, notes
+
+
+def configured_figures(scenario: Scenario) -> dict[str, float]:
+    """What the scenario says each validated metric should be (for the table and the tests)."""
+    laws, _ = arm_laws(scenario)
+    out = {}
+    for code, name in ARMS.items():
+        implied = laws[code].implied()
+        out[f"dcr_{name}"] = implied["dcr"]
+        out[f"orr_{name}"] = implied["orr"]
+        out[f"median_pfs_true_{name}"] = implied["median_pfs_true_months"]
+        out[f"median_os_{name}"] = implied["median_os_months"]
+    ratio = tuple(float(x) for x in scenario.randomization.ratio)
+    for endpoint in ("pfs", "os"):
+        out[f"log_hr_{endpoint}"] = implied_log_hazard_ratio(laws[1], laws[0], endpoint, ratio)
+    same_pfs = (laws[1].shape, laws[1].scale_days, laws[1].p_death_first) == (
+        laws[0].shape, laws[0].scale_days, laws[0].p_death_first)
+    out["pfs_laws_equal"] = same_pfs
+    out["orr_laws_equal"] = same_pfs and laws[1].p_responder == laws[0].p_responder
+    out["os_laws_equal"] = same_pfs and laws[1].pps_rate_per_day == laws[0].pps_rate_per_day
+    return out

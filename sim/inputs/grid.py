@@ -30,11 +30,13 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from .loader import ScenarioError, _format_errors, apply_override, read_yaml, validate
-from .schema import Scenario, Strict
+from ..fields import Strict
+from ..scenario.loader import ScenarioError, _format_errors, apply_override, read_yaml, validate
+from ..scenario.schema import AnalysisSection, Scenario
+from . import check_coherence
 
 #: analysis fields that belong to the simulation, not to a design (they cannot be design factors)
-SIMULATION_ANALYSIS_FIELDS = ("follow_up_cutoff_months", "follow_up_cutoff_from", "variants", "label")
+SIMULATION_ANALYSIS_FIELDS = (*AnalysisSection.model_fields, "label")
 MAX_CELLS = 2000
 MAX_DESIGNS_PER_CELL = 200
 
@@ -91,6 +93,7 @@ class Cell:
     simulation_factors: dict[str, Any]
     scenario: Scenario
     designs: list[dict[str, Any]] = field(default_factory=list)  # per design: factor -> value
+    overrides: list[dict[str, Any]] = field(default_factory=list)  # {path, value, origin} applied to the file
 
 
 def _flat(path: str, value) -> str:
@@ -185,21 +188,23 @@ def load_grid(path: str | Path) -> tuple[Grid, list[Cell]]:
             if not isinstance(analysis, dict):
                 raise ScenarioError(f"{source}: analysis must be a section")
             analysis.pop("variants", None)  # the grid's designs replace the file's own variants
+            applied = []
             try:
                 for a in assignments:
-                    overridden[apply_override(data, a)] = f"{a} (grid {where(*loc)})"
+                    key = apply_override(data, a)
+                    overridden[key] = f"{a} (grid {where(*loc)})"
+                    applied.append({"path": a.partition("=")[0], "value": json.loads(a.partition("=")[2]),
+                                    "origin": f"grid {where(*loc)}"})
                 data["analysis"] = _merge(data["analysis"], patches[0])
-                data["analysis"]["variants"] = [{**p, "label": nm} for p, nm in zip(patches[1:], names[1:])]
-                if names[0]:
-                    data["analysis"]["label"] = names[0]
-                scenario = validate(data, source, ln, overridden)
+                data["analysis"]["variants"] = [dict(p) for p in patches[1:]]
+                scenario = check_coherence(validate(data, source, ln, overridden), source, ln, overridden)
             except ScenarioError as e:
                 raise ScenarioError(f"{where(*loc)}: scenario '{name}'"
                                     + (f" with {', '.join(_label(p, v) for p, v in zip(sim_factors, combo))}"
                                        if sim_factors else "") + f": {e}") from None
             factors = dict(zip(sim_factors, combo))
             designs = [{**factors, **dict(zip(analysis_factors, c))} for c in analysis_combos]
-            cells.append(Cell(name, sweep_value, factors, scenario, designs))
+            cells.append(Cell(name, sweep_value, factors, scenario, designs, applied))
     return grid, cells
 
 
