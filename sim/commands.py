@@ -74,6 +74,8 @@ def run_command(args) -> int:
     for o, assignment in zip(resolved.overrides[len(args.overrides):], options):  # say which option set it
         o["origin"] = f"--{assignment}"
     scenario = resolved.scenario
+    if args.resume is not None and args.scenario is None:
+        resolved.source_text = None  # the run's own scenario.source.yaml stays as it was written
     if args.resume is not None:
         from .engine.run import check_resume
 
