@@ -13,7 +13,6 @@ import sim
 from conftest import SCENARIOS, metric
 from sim.cli import main
 from sim.errors import UserError
-from sim.units import DAYS_PER_MONTH
 
 
 def _report(path) -> str:

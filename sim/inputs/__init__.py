@@ -76,14 +76,20 @@ def resolve(scenario: str | Path | Scenario | Resolved, set=None, monte_carlo: d
         base = Resolved(None, source, text, [], comments(text, lines))  # type: ignore[arg-type]
         if given:
             _schema(data, source, lines, {})  # the file as written first: its own bad values, with its lines
+    overridden, applied = apply_overrides(data, given, origin)
+    resolved = check_coherence(validate(data, source, lines, overridden), source, lines, overridden)
+    return Resolved(resolved, base.source, base.source_text, base.overrides + applied, dict(base.comments))
+
+
+def apply_overrides(data: dict, given: list[str], origin: str) -> tuple[dict, list[dict]]:
+    """Apply 'path=value' assignments to ``data`` in place. Returns (field path -> how a message names
+    the override, the overrides as {path, value, origin} for the run record)."""
     overridden, applied = {}, []
     for assignment in given:
         loc = apply_override(data, assignment)
         overridden[loc] = assignment if origin == "--set" else f"{assignment} ({origin})"
-        key, _, value = assignment.partition("=")
-        applied.append({"path": key.strip(), "value": _value(data, loc), "origin": origin})
-    resolved = check_coherence(validate(data, source, lines, overridden), source, lines, overridden)
-    return Resolved(resolved, base.source, base.source_text, base.overrides + applied, dict(base.comments))
+        applied.append({"path": assignment.partition("=")[0].strip(), "value": _value(data, loc), "origin": origin})
+    return overridden, applied
 
 
 def _value(data, loc):

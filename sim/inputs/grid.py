@@ -31,9 +31,9 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 
 from ..fields import Strict
-from ..scenario.loader import ScenarioError, _format_errors, apply_override, read_yaml, validate
-from ..scenario.schema import AnalysisSection, Scenario
-from . import check_coherence
+from ..scenario.loader import ScenarioError, _format_errors, read_yaml, validate
+from ..scenario.schema import AnalysisSection, Scenario, merge
+from . import apply_overrides, check_coherence
 
 #: analysis fields that belong to the simulation, not to a design (they cannot be design factors)
 SIMULATION_ANALYSIS_FIELDS = (*AnalysisSection.model_fields, "label")
@@ -113,13 +113,6 @@ def _analysis_patch(path: str, value) -> dict:
     return patch
 
 
-def _merge(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def _label(path: str, value) -> str:
     short = path.split(".")[-1] if path != "analysis" else ""
     if isinstance(value, dict):
@@ -158,13 +151,12 @@ def load_grid(path: str | Path) -> tuple[Grid, list[Cell]]:
     if len(analysis_combos) > MAX_DESIGNS_PER_CELL:
         raise ScenarioError(f"{where('designs')}: {len(analysis_combos)} analysis designs per simulation; at most "
                             f"{MAX_DESIGNS_PER_CELL}")
-    patches, names = [], []
+    patches = []
     for combo in analysis_combos:
         patch: dict = {}
         for (p, v) in zip(analysis_factors, combo):
-            patch = _merge(patch, _analysis_patch(p, v))
+            patch = merge(patch, _analysis_patch(p, v))
         patches.append(patch)
-        names.append(", ".join(_label(p, v) for p, v in zip(analysis_factors, combo)))
 
     entries = [(e.name, e.file, e.set, None, ("scenarios", i)) for i, e in enumerate(grid.scenarios)]
     fields = list(grid.sweep)
@@ -181,21 +173,15 @@ def load_grid(path: str | Path) -> tuple[Grid, list[Cell]]:
     for name, file, sets, sweep_value, loc in entries:
         for combo in sim_combos:
             data, ln, source = scenario_data(file, loc)
-            overridden = {}
             assignments = [_flat(p, v) for p, v in sets.items()] + [_flat(p, v) for p, v in zip(sim_factors, combo)]
             assignments += [_flat(f"monte_carlo.{k}", v) for k, v in mc.items()]
             analysis = data.setdefault("analysis", {})
             if not isinstance(analysis, dict):
                 raise ScenarioError(f"{source}: analysis must be a section")
             analysis.pop("variants", None)  # the grid's designs replace the file's own variants
-            applied = []
             try:
-                for a in assignments:
-                    key = apply_override(data, a)
-                    overridden[key] = f"{a} (grid {where(*loc)})"
-                    applied.append({"path": a.partition("=")[0], "value": json.loads(a.partition("=")[2]),
-                                    "origin": f"grid {where(*loc)}"})
-                data["analysis"] = _merge(data["analysis"], patches[0])
+                overridden, applied = apply_overrides(data, assignments, f"grid {where(*loc)}")
+                data["analysis"] = merge(data["analysis"], patches[0])
                 data["analysis"]["variants"] = [dict(p) for p in patches[1:]]
                 scenario = check_coherence(validate(data, source, ln, overridden), source, ln, overridden)
             except ScenarioError as e:

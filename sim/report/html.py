@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import plots
-from ..summary.catalogue import format_compact, format_row, label
+from ..summary.catalogue import format_row, label
 from .console import comparison_cells
 
 def _join(items: list[str]) -> str:

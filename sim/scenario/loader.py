@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import UserError
-from .schema import DESIGN_KINDS, Scenario, VariantError
+from .schema import ANALYSIS_KINDS, DESIGN_KINDS, Scenario, VariantError
 
 MAX_YAML_BYTES = 5_000_000
 #: Values in a parsed file, counting each expansion of an alias (*name) and of a merge key (<<:):
@@ -329,8 +329,6 @@ def _no_item(assignment: str, list_path, part, n: int) -> str:
 def _model_at(loc, root: type[BaseModel] = Scenario, kind: str | None = None) -> type[BaseModel] | None:
     """The pydantic model that owns the fields at ``loc`` (for did-you-mean suggestions); ``kind``: the
     design kind of the analysis section."""
-    from .schema import ANALYSIS_KINDS
-
     model: Any = root
     for part in loc:
         if isinstance(part, int):

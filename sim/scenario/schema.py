@@ -253,11 +253,11 @@ class VariantError(ValueError):
             f"{'.'.join(map(str, loc)) or '(the variant)'}: {msg}" for loc, msg in problems))
 
 
-def _merge(base: dict, changes: dict) -> dict:
+def merge(base: dict, changes: dict) -> dict:
     """``base`` with ``changes``: nested sections (bayes, interim) change field by field."""
     out = dict(base)
     for k, v in changes.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
@@ -297,7 +297,7 @@ class AnalysisSection(Strict):
     def variant(self, i: int) -> Design:
         base = self.primary().model_dump(exclude={"kind", "label"})
         changes = self.variants[i]
-        merged = _merge(base, changes)
+        merged = merge(base, changes)
         if changes.get("primary_analysis") == "outcomes_known" and "primary_analysis_months" not in changes:
             merged["primary_analysis_months"] = None
         kind = changes.get("kind") or infer_kind(merged)

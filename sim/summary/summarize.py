@@ -28,6 +28,7 @@ from scipy.stats import binomtest
 from ..analyses.plan import AnalysisPlan
 from ..arms import ARMS
 from ..designs import Design
+from ..endpoints.dcr import REGISTRY as DCR_DEFINITIONS
 from ..model import durations
 from ..outcomes.laws import arm_laws, implied_log_hazard_ratio
 from ..scenario.schema import Scenario
@@ -196,13 +197,14 @@ def scenario_rows(records: pd.DataFrame, pooled: dict[str, np.ndarray], configur
 
 def plain_reference(scenario: Scenario, d: Design) -> tuple[int, int] | None:
     """The planned arm sizes at which the design's exact plain-binomial reference is computed, or None
-    where the design has no such reference (no binary rule, a look, a definition the configured DCR does
-    not describe, a fixed-time analysis, an evaluable population)."""
+    where the design has no such reference (no binary rule, a look, a definition the configured DCR at
+    the reference day does not describe, a fixed-time analysis, an evaluable population)."""
+    ctx = scenario.design_context()
     rule = getattr(d, "binary_rule", None)
-    if rule is None or d.kind != "fixed" or d.population != "itt" or d.dcr_definition == "controlled" \
-            or d.primary_analysis_months is not None:
+    if rule is None or d.needs(ctx)[1] or d.population != "itt" or d.primary_analysis_months is not None \
+            or not DCR_DEFINITIONS[d.dcr_definition].same_as_first_scan:
         return None
-    return scenario.design_context().planned
+    return ctx.planned
 
 
 def design_rows(scenario: Scenario, d: Design, label: str, a: pd.DataFrame, configured: dict) -> list[dict]:
@@ -228,7 +230,7 @@ def design_rows(scenario: Scenario, d: Design, label: str, a: pd.DataFrame, conf
                        a["dcr_difference_high"], configured["dcr_rechallenge"] - configured["dcr_control"])
     for name in ARMS.values():
         rows.append(mean(label, f"n_evaluable_{name}", a[f"n_evaluable_{name}"]))
-    if a["looked"].any() or "interim" in type(d).model_fields:
+    if d.needs(scenario.design_context())[1]:  # the design has a look
         rows.append(proportion(label, "prob_interim_look", int(a["looked"].sum()), R))
         rows.append(proportion(label, "prob_stop_early", int(a["stopped"].sum()), R))
     for metric, column in (("n_screened", "n_screened"), ("n_randomized", "n_randomized"),

@@ -28,6 +28,9 @@ class DcrDefinition:
     description: str = ""
     #: reads analysis.dcr_horizon_cycles (the scan after that cycle ends the window)
     uses_horizon: bool = True
+    #: disease control under this definition is disease control at the first scan for every patient, so
+    #: the configured DCR at the reference day describes it (the exact plain-binomial reference applies)
+    same_as_first_scan: bool = False
     order: int = 100
 
     def scans(self, horizon_cycles: int, scan_cycles: list[int]) -> int:

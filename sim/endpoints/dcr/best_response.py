@@ -9,6 +9,9 @@ from . import DcrDefinition, register
 class BestResponse(DcrDefinition):
     name = "best_response"
     description = "best response CR/PR/SD over the scans through the one after cycle dcr_horizon_cycles"
+    # A scan showing progression ends the scans, so the best category is CR/PR/SD exactly when the
+    # first scan's is.
+    same_as_first_scan = True
     order = 1
 
     def outcomes(self, table, number, scans, cut_day):

@@ -10,6 +10,7 @@ class FirstScan(DcrDefinition):
     name = "first_scan"
     description = "CR/PR/SD at the first post-baseline scan"
     uses_horizon = False
+    same_as_first_scan = True
     order = 0
 
     def outcomes(self, table, number, scans, cut_day):
