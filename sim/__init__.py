@@ -32,12 +32,15 @@ def run(scenario, out=None, report: bool = True, set=None, **monte_carlo):
     resolved = resolve(scenario, set, origin="sim.run(set=...)")
     if monte_carlo:
         resolved = resolve(resolved, monte_carlo=monte_carlo, origin="sim.run(...)")
-    out = Path(out) if out else default_out_dir(resolved.scenario)
-    result = _run(resolved, out)
-    if report:
-        from .report.html import run_report
+    from .engine.lock import hold
 
-        run_report(out, result.summary, result.analyses)
+    out = Path(out) if out else default_out_dir(resolved.scenario)
+    with hold(out):  # the run and its report: no other writer in the folder meanwhile
+        result = _run(resolved, out)
+        if report:
+            from .report.html import run_report
+
+            run_report(out, result.summary)
     return result
 
 

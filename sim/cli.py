@@ -91,8 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --target-power: plot power against n (FILE.png and FILE.svg, or the suffix given)")
 
     c = sub.add_parser("compare", help="compare designs side by side under several scenarios (a grid file)")
-    c.add_argument("grid", type=Path, help="grid YAML file (see scenarios/grid_designs.yaml)")
+    c.add_argument("grid", type=Path, nargs="?", default=None,
+                   help="grid YAML file (see scenarios/grid_designs.yaml; with --resume: the grid the comparison "
+                        "recorded)")
     _monte_carlo_options(c, "results/compare-<name>-<time>")
+    c.add_argument("--resume", type=Path, metavar="DIR",
+                   help="continue a comparison that was stopped or killed in DIR (same grid, seed and version)")
 
     s = sub.add_parser("schema", help="print the scenario JSON Schema")
     s.add_argument("--out", type=Path, help="write to this file instead of standard output")
@@ -119,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+    except KeyboardInterrupt:
+        # A second Ctrl-C or SIGTERM while the summary or report was written (or one before any chunk ran):
+        # the files being written were temporary and are gone; finished chunks stay for --resume.
+        print("error: interrupted; the finished chunks are kept (continue with --resume)", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # The reader (e.g. `| head`) closed the pipe: stop quietly, like other command-line tools.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

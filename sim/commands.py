@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import signal
 import sys
 import time
 from pathlib import Path
@@ -21,10 +20,6 @@ MAX_GRID_DESIGNS = 1_000_000
 #: Exact unconditional tests maximise over the common DCR: about 0.5 s at 100 per arm, 4 s at 200 (n^4).
 UNCONDITIONAL_TESTS = ("boschloo", "barnard")
 MAX_UNCONDITIONAL_N = 200
-
-
-def _stop_like_ctrl_c(signum, frame):
-    raise KeyboardInterrupt
 
 
 #: The cap on replicates when --target-mcse is given without --replicates.
@@ -48,6 +43,8 @@ def run_command(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    from .engine.faults import deferred_interrupts, folder_faults
+    from .engine.lock import hold
     from .engine.run import default_out_dir, run
     from .inputs import resolve
     from .report.console import print_summary
@@ -76,47 +73,56 @@ def run_command(args) -> int:
     scenario = resolved.scenario
     if args.resume is not None and args.scenario is None:
         resolved.source_text = None  # the run's own scenario.source.yaml stays as it was written
-    if args.resume is not None:
-        from .engine.run import check_resume
+    out = args.resume if args.resume is not None else (args.out or default_out_dir(scenario))
+    _results_folder(out)
+    with hold(out), folder_faults(out), deferred_interrupts() as stop:
+        # Under the folder's lock from here on: nothing is written before it is held.
+        if args.resume is not None:
+            from .engine.checkpoint import check_resume
 
-        out = args.resume
-        check_resume(scenario, out)  # before anything starts
-    else:
-        out = args.out or default_out_dir(scenario)
-        if out.exists() and not out.is_dir():
-            raise UserError(f"--out {out}: exists and is not a folder")
-        if out.exists() and any(out.iterdir()):
+            check_resume(scenario, out)  # before anything starts
+        elif any(p.name != ".lock" for p in out.iterdir()):
             raise UserError(f"--out {out}: folder is not empty; choose a new folder so that runs do not mix "
                             f"(or --resume {out} to continue it)")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise UserError(f"--out {out}: cannot create the results folder ({e.strerror or e})") from None
-    console = Console(stderr=True)
-    mc = scenario.monte_carlo
-    if target is None:
-        console.print(f"running {scenario.name}: {mc.replicates} replicates, seed {mc.seed}, {mc.workers} worker(s) -> {out}")
-    else:
-        console.print(f"running {scenario.name} until the MCSE of {target.metric} is at most {target.mcse:g} "
-                      f"(at most {mc.replicates} replicates), seed {mc.seed}, {mc.workers} worker(s) -> {out}")
-    # SIGTERM (a batch scheduler's stop) ends a run like Ctrl-C: finished chunks are kept and summarized.
-    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
-    with Progress(TextColumn("replicates"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=args.quiet) as bar:
-        task = bar.add_task("run", total=mc.replicates)
-        resumed = args.resume is not None
-        result = run(resolved, out, progress=lambda n: bar.advance(task, n), target=target, resume=resumed)
-    run_report(out, result.summary, result.analyses)
+        console = Console(stderr=True)
+        mc = scenario.monte_carlo
+        if target is None:
+            console.print(f"running {scenario.name}: {mc.replicates} replicates, seed {mc.seed}, {mc.workers} worker(s) -> {out}")
+        else:
+            console.print(f"running {scenario.name} until the MCSE of {target.metric} is at most {target.mcse:g} "
+                          f"(at most {mc.replicates} replicates), seed {mc.seed}, {mc.workers} worker(s) -> {out}")
+        # SIGTERM (a batch scheduler's stop) or Ctrl-C while chunks run ends the run: finished chunks are kept
+        # and summarized. While the summary and the report are written, the first signal waits for them.
+        with Progress(TextColumn("replicates"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=args.quiet) as bar:
+            task = bar.add_task("run", total=mc.replicates)
+            resumed = args.resume is not None
+            result = run(resolved, out, progress=lambda n: bar.advance(task, n), target=target, resume=resumed)
+        run_report(out, result.summary)
     print_summary(result.summary)
     Console(stderr=True).print(f"results written to {out}/ (report.html, summary.json, replicates.parquet, analyses.parquet, scenario.resolved.yaml)")
-    return 130 if result.summary["interrupted"] else 0
+    if stop.received and not result.summary["interrupted"]:
+        Console(stderr=True).print(f"stopped by {stop.received} after the summary and report were written")
+    return 130 if result.summary["interrupted"] or stop.received else 0
+
+
+def _results_folder(out: Path) -> None:
+    """Create the results folder (a clear message when it cannot be: a file in the way, no permission)."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"--out {out}: cannot create the results folder ({e.strerror or e})") from None
 
 
 def compare_command(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .engine.compare import compare
+    from .engine.compare import compare, default_out
+    from .engine.faults import deferred_interrupts, folder_faults
+    from .engine.lock import hold
     from .report.console import print_comparison
     from .report.html import compare_report
 
@@ -125,21 +131,26 @@ def compare_command(args) -> int:
         args.backend = "dask"
     mc = {k: v for k, v in (("replicates", args.replicates), ("seed", args.seed), ("workers", args.workers),
                             ("backend", args.backend), ("scheduler", args.scheduler)) if v is not None}
+    if args.resume is not None:
+        if args.out is not None and Path(args.out) != args.resume:
+            raise UserError("--resume continues in its own folder; drop --out")
+        if not args.resume.is_dir():
+            raise UserError(f"--resume {args.resume}: no such comparison folder")
+    elif args.grid is None:
+        raise UserError("compare: name a grid file (or --resume DIR to continue a comparison)")
+    out = args.resume or args.out or default_out(args.grid)
+    _results_folder(out)
     console = Console(stderr=True)
-    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
-    with Progress(TextColumn("replicates (all simulations)"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, disable=args.quiet) as bar:
-        task = bar.add_task("compare", total=None)
-        try:
-            result = compare(args.grid, args.out, progress=lambda n: bar.advance(task, n), target=target,
-                             monte_carlo=mc)
-        except KeyboardInterrupt:
-            console.print("interrupted")
-            return 130
-    compare_report(result)
+    with hold(out, "comparison"), folder_faults(out), deferred_interrupts() as stop:
+        with Progress(TextColumn("replicates (all simulations)"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, disable=args.quiet) as bar:
+            task = bar.add_task("compare", total=None)
+            result = compare(args.grid, out, progress=lambda n: bar.advance(task, n), target=target,
+                             monte_carlo=mc, resume=args.resume is not None)
+        compare_report(result)
     print_comparison(result)
     console.print(f"results written to {result.out}/ (report.html, compare.parquet, differences.parquet, compare.json, cells/)")
-    return 130 if any(r.summary["interrupted"] for r in result.runs) else 0
+    return 130 if any(r.summary["interrupted"] for r in result.runs) or stop.received else 0
 
 
 def _expand(values: list[str], kind, option: str) -> list:

@@ -142,7 +142,7 @@ FILE_CASES = [
                ["@FILE@:@LINE@: effects.control.dcr:", "Input should be a valid number", "(got 'high')"],
                ["dcr: high"]),
     _file_case("list-where-a-section-goes", set_value("monte_carlo", "[4000, 20200901]"),
-               ["@FILE@:@LINE@: monte_carlo: should be a section of fields (replicates, seed, workers, chunk_size, backend, scheduler)",
+               ["@FILE@:@LINE@: monte_carlo: should be a section of fields (replicates, seed, workers, chunk_size, backend, scheduler, worker_wait_s)",
                 "not list", "(got [4000, 20200901])"],
                ["monte_carlo:\n  [4000"]),
     # found by the fuzz test: --replicates replaced the bad value, so the file's mistake went unseen

@@ -15,6 +15,7 @@ import pytest
 import sim
 from conftest import ROOT, SCENARIOS
 from sim.cli import main
+from sim.engine.checkpoint import seal
 
 ARGS = ["--set", "monte_carlo.chunk_size=25", "--replicates", "400", "--seed", "9", "--workers", "2", "--quiet"]
 
@@ -74,8 +75,14 @@ def test_resume_refuses_another_package_version(tmp_path, capsys):
     assert main(["run", str(SCENARIOS / "plain_binary.yaml"), "--out", str(out), *ARGS]) == 0
     checkpoint = json.loads((out / "checkpoint.json").read_text())
     checkpoint["version"] = "0.0.1"
+    # Edited without its seal, the checkpoint reads as damaged, not as another version.
     (out / "checkpoint.json").write_text(json.dumps(checkpoint))
     capsys.readouterr()
+    rc = main(["run", "--resume", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "checkpoint.json is damaged (its content does not match its own SHA-256)" in err, err
+    # Sealed, as the older version would have written it: refused for the version, named.
+    (out / "checkpoint.json").write_text(json.dumps(seal(checkpoint)))
     rc = main(["run", "--resume", str(out), "--quiet"])
     err = capsys.readouterr().err
     assert rc == 2 and "the package version differs from the checkpoint's ('0.0.1' there" in err

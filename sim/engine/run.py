@@ -17,13 +17,10 @@ results/<run>/
 from __future__ import annotations
 
 import datetime as dt
-import importlib.metadata
-import json
 import math
-import platform
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -34,21 +31,12 @@ from ..inputs import Resolved
 from ..scenario.describe import assumptions
 from ..scenario.loader import to_yaml
 from ..scenario.schema import Scenario
-from ..summary.summarize import configured_figures, summarize
-from .runner import CHUNK_DIR, read_chunks, run_replicates, sort_frame, write_json
-
-PACKAGES = ("rechallenge-sim", "simpy", "numpy", "scipy", "pandas", "pydantic", "joblib", "pyarrow", "lifelines")
-
-
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
+from ..summary.summarize import configured_figures
+from . import store
+from .checkpoint import SCENARIO_COPIES, check_resume, read_checkpoint, run_id, versions, write_checkpoint
+from .lock import hold
+from .outputs import summarize_chunks
+from .runner import chunk_ranges, run_replicates
 
 def default_out_dir(scenario: Scenario, root: Path = Path("results")) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -58,14 +46,31 @@ def default_out_dir(scenario: Scenario, root: Path = Path("results")) -> Path:
 
 @dataclass
 class RunResult:
+    """A finished run: its folder and run record. The per-trial tables are read from the folder when
+    first asked for (at a million replicates they are larger than the rest of the run together)."""
+
     out: Path
     summary: dict
-    replicates: pd.DataFrame   # one row per simulated trial
-    analyses: pd.DataFrame     # one row per (replicate, design)
+    _tables: dict = field(default_factory=dict, repr=False)
 
     @property
     def metrics(self) -> pd.DataFrame:
         return pd.DataFrame(self.summary["metrics"])
+
+    @property
+    def replicates(self) -> pd.DataFrame:
+        """One row per simulated trial (replicates.parquet)."""
+        return self._table("replicates")
+
+    @property
+    def analyses(self) -> pd.DataFrame:
+        """One row per (replicate, design): its decisions (analyses.parquet)."""
+        return self._table("analyses")
+
+    def _table(self, name: str) -> pd.DataFrame:
+        if name not in self._tables:
+            self._tables[name] = pd.read_parquet(self.out / f"{name}.parquet")
+        return self._tables[name]
 
 
 @dataclass(frozen=True)
@@ -76,77 +81,48 @@ class Target:
     metric: str = "power"
 
 
-CHECKPOINT = "checkpoint.json"
-
-
-def checkpoint_of(scenario: Scenario) -> dict:
-    """What a resumed run must share with the run it continues: the scenario (but for where the
-    replicates run, which does not change results), the seed, and the package version."""
-    dumped = scenario.model_dump(mode="json")
-    for how in ("workers", "backend", "scheduler"):  # where replicates run does not change them
-        dumped["monte_carlo"].pop(how, None)
-    return {"scenario": dumped, "seed": scenario.monte_carlo.seed,
-            "version": versions()["rechallenge-sim"]}
-
-
-def _differences(a, b, path="") -> list[str]:
-    if isinstance(a, dict) and isinstance(b, dict):
-        out = []
-        for k in dict.fromkeys([*a, *b]):
-            out += _differences(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
-        return out
-    return [] if a == b else [f"{path}: {b!r} in the checkpoint, {a!r} now"]
-
-
-def check_resume(scenario: Scenario, out: Path) -> None:
-    """Refuse to resume ``out`` with another scenario, seed or package version (naming what differs)."""
-    path = out / CHECKPOINT
-    if not path.exists():
-        raise UserError(f"--resume {out}: no {CHECKPOINT} there; it is not a run folder (or the run predates resume)")
-    try:
-        saved = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise UserError(f"--resume {out}: cannot read {CHECKPOINT} ({e})") from None
-    now = checkpoint_of(scenario)
-    for key, what in (("version", "package version"), ("seed", "seed")):
-        if saved.get(key) != now[key]:
-            raise UserError(f"--resume {out}: the {what} differs from the checkpoint's ({saved.get(key)!r} there, "
-                            f"{now[key]!r} now); resume with the same {what}, or start a new run")
-    diff = _differences(now["scenario"], saved.get("scenario", {}))
-    if diff:
-        raise UserError(f"--resume {out}: the scenario differs from the checkpoint's: " + "; ".join(diff[:5])
-                        + ("; ..." if len(diff) > 5 else ""))
-
-
 def run(resolved: Resolved | Scenario, out: Path, progress=None, target: Target | None = None,
         resume: bool = False) -> RunResult:
-    """Run the replicates into ``out`` and summarize them into the run record.
+    """Run the replicates into ``out`` and summarize them into the run record, holding the folder's lock.
 
-    ``resume``: continue a run killed at any point: the chunks on disk are kept (each is written
-    atomically), the others are run, and the summary is that of an uninterrupted run."""
+    ``resume``: continue a run killed at any point: every chunk on disk is checked against its
+    manifest (damaged ones are named in the record's warnings and recomputed), the missing ones are
+    run, and the summary is that of an uninterrupted run."""
     resolved = resolved if isinstance(resolved, Resolved) else Resolved(resolved)
     scenario = resolved.scenario
-    prepare(resolved, out, resume)
-    if target is None:
-        interrupted, elapsed = run_replicates(scenario, out, progress)
-        return finish(resolved, out, elapsed, interrupted)
-    return _run_to_target(resolved, out, progress, target)
+    with hold(out):
+        recomputed = prepare(resolved, out, resume)
+        if target is None:
+            interrupted, elapsed = run_replicates(scenario, out, progress)
+            return finish(resolved, out, elapsed, interrupted, recomputed)
+        return _run_to_target(resolved, out, progress, target, recomputed)
 
 
-def prepare(resolved: Resolved, out: Path, resume: bool = False) -> None:
-    """The run folder before any chunk: checkpoint (or its check, to resume), the resolved scenario and
-    the source file as written (its comments carry the sources of the assumptions)."""
+def prepare(resolved: Resolved, out: Path, resume: bool = False) -> list[str]:
+    """The run folder before any chunk: checkpoint (or its check and the chunks' audit, to resume), the
+    resolved scenario and the source file as written (its comments carry the sources of the assumptions).
+    Returns what the audit found damaged (and removed, to be recomputed). Call it holding the lock."""
     scenario = resolved.scenario
+    problems: list[str] = []
+    copies = {"scenario.resolved.yaml": to_yaml(scenario).encode("utf-8")}
     if resume:
-        check_resume(scenario, out)
-    elif (out / CHUNK_DIR).is_dir() and any((out / CHUNK_DIR).iterdir()):
-        raise UserError(f"{out}: already holds chunks of another run; choose a new folder so that runs do not mix")
-    out.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        write_json(out / CHECKPOINT, checkpoint_of(scenario))
-    (out / "scenario.resolved.yaml").write_text(to_yaml(scenario))
+        saved = read_checkpoint(out)
+        check_resume(scenario, out, saved)
+        store.sweep_temporary(out)
+        expected = dict(chunk_ranges(scenario.monte_carlo.replicates, scenario.monte_carlo.chunk_size))
+        _, problems = store.audit_chunks(out, run_id(scenario), expected)
+        if resolved.source_text is None and "scenario.source.yaml" in saved.get("files", {}):
+            copies["scenario.source.yaml"] = (out / "scenario.source.yaml").read_bytes()  # checked: it is as written
+    elif any(p.name != ".lock" for p in out.iterdir()):
+        raise UserError(f"{out}: folder is not empty; choose a new folder so that runs do not mix "
+                        f"(or --resume {out} to continue the run in it)")
     if resolved.source_text is not None:
-        (out / "scenario.source.yaml").write_text(resolved.source_text, encoding="utf-8")
+        copies["scenario.source.yaml"] = resolved.source_text.encode("utf-8")
+    for name in SCENARIO_COPIES:
+        if name in copies:
+            store.write_bytes(out / name, copies[name])
+    write_checkpoint(scenario, out, copies)
+    return problems
 
 
 def target_mcse(rows: list[dict], metric: str) -> float | None:
@@ -162,7 +138,7 @@ def target_mcse(rows: list[dict], metric: str) -> float | None:
     return max(values)
 
 
-def _run_to_target(resolved: Resolved, out: Path, progress, target: Target) -> RunResult:
+def _run_to_target(resolved: Resolved, out: Path, progress, target: Target, recomputed: list[str]) -> RunResult:
     """Replicates in batches until the target MCSE is reached or the cap (monte_carlo.replicates) is hit.
 
     Each batch ends on a chunk boundary; the next batch aims at the replicates the current MCSE
@@ -179,8 +155,7 @@ def _run_to_target(resolved: Resolved, out: Path, progress, target: Target) -> R
         interrupted, seconds = run_replicates(scenario, out, progress, start=done, stop=stop)
         elapsed += seconds
         done = stop
-        records, analyses, pooled = read_chunks(out)
-        rows, _ = summarize(scenario, records, analyses, pooled, configured_figures(scenario))
+        rows = summarize_chunks(scenario, out, write_tables=False).rows
         reached = target_mcse(rows, target.metric)
         if reached is None and not any(r["metric"] == target.metric or target.metric.startswith(("power", "type_I"))
                                        for r in rows):
@@ -191,41 +166,38 @@ def _run_to_target(resolved: Resolved, out: Path, progress, target: Target) -> R
             break
         needed = done * (reached / target.mcse) ** 2 * 1.1 if reached else 2 * done
         stop = min(cap, max(done + step, math.ceil(needed / step) * step))
-    result = finish(resolved, out, elapsed, interrupted)
+    result = finish(resolved, out, elapsed, interrupted, recomputed)
     final = target_mcse(result.summary["metrics"], target.metric)
     result.summary["target"] = {"metric": target.metric, "mcse": target.mcse, "reached": final is not None
                                 and final <= target.mcse, "achieved_mcse": final, "replicates_needed": done,
                                 "cap": cap, "batches": history}
-    write_json(out / "summary.json", result.summary)
+    store.write_json(out / "summary.json", result.summary)
     return result
 
 
-def finish(resolved: Resolved | Scenario, out: Path, elapsed: float, interrupted: bool) -> RunResult:
-    """Summarize whatever chunks are on disk (all of them, or those an interruption left) into the record."""
+def finish(resolved: Resolved | Scenario, out: Path, elapsed: float, interrupted: bool,
+           recomputed: list[str] = ()) -> RunResult:
+    """Summarize whatever chunks are on disk (all of them, or those an interruption left) into the record;
+    every chunk is checked against its manifest as it is read (a damaged one stops this with its name)."""
     resolved = resolved if isinstance(resolved, Resolved) else Resolved(resolved)
     scenario = resolved.scenario
     t0 = time.perf_counter()
-    records, analyses, pooled = read_chunks(out)
-    records = sort_frame(records, ["replicate"])
-    analyses = sort_frame(analyses, ["design", "replicate"])
-    records.to_parquet(out / "replicates.parquet", index=False)
-    analyses.to_parquet(out / "analyses.parquet", index=False)
     configured = configured_figures(scenario)
-    rows, notes = summarize(scenario, records, analyses, pooled, configured)
+    done = summarize_chunks(scenario, out, configured=configured)
+    rows, notes, R = done.rows, done.notes, done.replicates
     plan = AnalysisPlan.from_scenario(scenario)
-    warnings = []
+    warnings = [f"checked on resume: {p}" for p in recomputed]
     if interrupted:
-        warnings.append(f"INTERRUPTED: {len(records)} of {scenario.monte_carlo.replicates} replicates finished; "
+        warnings.append(f"INTERRUPTED: {R} of {scenario.monte_carlo.replicates} replicates finished; "
                         f"every figure is from those (continue with --resume {out})")
-    incomplete = int((~records["accrual_complete"].astype(bool)).sum()) if len(records) else 0
-    if incomplete:
-        warnings.append(f"{incomplete / len(records):.1%} of simulated trials did not reach the randomization target "
+    if done.incomplete:
+        warnings.append(f"{done.incomplete / R:.1%} of simulated trials did not reach the randomization target "
                         f"of {scenario.accrual.target_randomized} within {scenario.accrual.max_months:g} months; "
                         f"they count as not rejecting")
     summary = {
         "scenario_name": scenario.name,
         "seed": scenario.monte_carlo.seed,
-        "replicates": int(len(records)),
+        "replicates": R,
         "replicates_requested": scenario.monte_carlo.replicates,
         "interrupted": interrupted,
         "workers": scenario.monte_carlo.workers,
@@ -245,10 +217,10 @@ def finish(resolved: Resolved | Scenario, out: Path, elapsed: float, interrupted
         "metrics": rows,
         "warnings": warnings,
         "notes": notes,
-        "typical_trial": typical_trial(scenario) if len(records) else None,
+        "typical_trial": typical_trial(scenario) if R else None,
     }
-    write_json(out / "summary.json", summary)
-    return RunResult(out, summary, records, analyses)
+    store.write_json(out / "summary.json", summary)
+    return RunResult(out, summary)
 
 
 def typical_trial(scenario: Scenario) -> dict:

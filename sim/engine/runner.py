@@ -7,94 +7,26 @@ summary is computed from whatever chunks exist.
 """
 from __future__ import annotations
 
-import json
+import os
 import signal
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 from joblib import Parallel, delayed, parallel_config
 
 from ..errors import UserError
 from ..scenario.schema import Scenario
+from . import store
+from .checkpoint import run_id
 from .chunk import ChunkResult, run_chunk
 
-CHUNK_DIR = "chunks"
 
 
 def chunk_ranges(replicates: int, chunk_size: int) -> list[tuple[int, int]]:
     return [(s, min(s + chunk_size, replicates)) for s in range(0, replicates, chunk_size)]
-
-
-def _chunk_stem(start: int) -> str:
-    return f"chunk_{start:09d}"
-
-
-def write_chunk(out: Path, result: ChunkResult) -> None:
-    """Three files per chunk; the trial rows are written last and mark the chunk complete."""
-    d = out / CHUNK_DIR
-    d.mkdir(parents=True, exist_ok=True)
-    stem = _chunk_stem(result.start)
-    # Write under a temporary name, then rename: a chunk file on disk is always complete.
-    tmp = d / f"{stem}.npz.tmp"
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **result.pooled)
-    tmp.replace(d / f"{stem}.npz")
-    for frame, kind in ((result.analyses, "designs"), (result.records, "trials")):
-        tmp = d / f"{stem}.{kind}.parquet.tmp"
-        frame.to_parquet(tmp, index=False)
-        tmp.replace(d / f"{stem}.{kind}.parquet")
-
-
-def finished_chunks(out: Path) -> list[str]:
-    """Stems of the complete chunks (their trial rows, written last, exist)."""
-    d = out / CHUNK_DIR
-    return sorted(p.name.removesuffix(".trials.parquet") for p in d.glob("chunk_*.trials.parquet"))
-
-
-def read_chunks(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
-    """All finished chunks, in replicate order: trial rows, design rows, pooled patient times.
-
-    Memory stays near one copy of the data whatever the number of chunks: Parquet chunks are
-    concatenated as Arrow tables and converted to pandas once (freeing Arrow buffers as it goes),
-    and patient times are joined one column at a time."""
-    d = out / CHUNK_DIR
-    stems = finished_chunks(out)
-    records = _read_parquet([d / f"{stem}.trials.parquet" for stem in stems])
-    analyses = _read_parquet([d / f"{stem}.designs.parquet" for stem in stems])
-    pooled: dict[str, list[np.ndarray]] = {}
-    for stem in stems:
-        with np.load(d / f"{stem}.npz") as z:
-            for k in z.files:
-                pooled.setdefault(k, []).append(z[k])
-    merged = {}
-    for k in list(pooled):
-        merged[k] = np.concatenate(pooled.pop(k))
-    return records, analyses, merged
-
-
-def _read_parquet(files: list[Path]) -> pd.DataFrame:
-    """Chunk files into one frame: columns preallocated from the files' row counts and filled a
-    chunk at a time, so the peak is one copy of the data plus one chunk."""
-    if not files:
-        return pd.DataFrame()
-    n = sum(pq.read_metadata(f).num_rows for f in files)
-    columns: dict[str, np.ndarray] = {}
-    pos = 0
-    for f in files:
-        part = pq.read_table(f).to_pandas()
-        for name in part.columns:
-            values = part[name].to_numpy()
-            col = columns.get(name)
-            if col is None:
-                col = columns[name] = np.empty(n, dtype=values.dtype)
-            elif np.result_type(col.dtype, values.dtype) != col.dtype:  # e.g. a count column with NaN
-                col = columns[name] = col.astype(np.result_type(col.dtype, values.dtype))
-            col[pos: pos + len(part)] = values
-        pos += len(part)
-    return pd.DataFrame(columns, copy=False)
 
 
 def sort_frame(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -111,23 +43,41 @@ def sort_frame(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return pd.DataFrame(out, copy=False)
 
 
-def _ignore_sigint() -> None:
+#: set in each local worker process: the parent it must outlive no longer than a poll
+_PARENT_PID: int | None = None
+PARENT_POLL_S = 0.5
+
+
+def _init_worker() -> None:
+    """Local (loky) worker set-up. Ctrl-C reaches the whole process group: only the parent handles it
+    (keeping the finished chunks and stopping the pool); workers ignore it instead of printing
+    tracebacks. A worker whose parent dies (SIGKILL) exits within PARENT_POLL_S and never writes
+    another chunk into a folder that is no longer its run's (a resumed run may hold it by then)."""
+    global _PARENT_PID
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _PARENT_PID = os.getppid()
+    threading.Thread(target=_watch_parent, name="watch-parent", daemon=True).start()
 
 
-def _keep(out: Path, result: ChunkResult, progress) -> None:
-    write_chunk(out, result)
-    if progress is not None:
-        progress(len(result.records))
+def _watch_parent() -> None:
+    while True:
+        time.sleep(PARENT_POLL_S)
+        if os.getppid() != _PARENT_PID:
+            os._exit(1)
+
+
+def _parent_alive() -> bool:
+    return _PARENT_PID is None or os.getppid() == _PARENT_PID
 
 
 def pending(scenario: Scenario, out: Path, start: int = 0, stop: int | None = None) -> list[tuple[int, int]]:
     """Chunks of replicates [start, stop) (default: all of monte_carlo.replicates) not yet on disk.
-    Chunk boundaries are multiples of chunk_size whatever the range; a resumed run skips finished ones."""
+    Chunk boundaries are multiples of chunk_size whatever the range; a resumed run skips finished ones
+    (their manifests exist: ``store.audit_chunks`` has checked them before)."""
     mc = scenario.monte_carlo
     stop = mc.replicates if stop is None else stop
-    done = set(finished_chunks(out))
-    return [(a, b) for a, b in chunk_ranges(stop, mc.chunk_size) if a >= start and _chunk_stem(a) not in done]
+    done = set(store.manifests(out))
+    return [(a, b) for a, b in chunk_ranges(stop, mc.chunk_size) if a >= start and store.chunk_stem(a) not in done]
 
 
 def run_replicates(scenario: Scenario, out: Path, progress=None, start: int = 0,
@@ -144,83 +94,154 @@ def run_cells(cells: list[tuple[Scenario, Path]], progress=None,
     todo = todo if todo is not None else [pending(sc, out) for sc, out in cells]
     mc = cells[0][0].monte_carlo
     payloads = [sc.model_dump_json() for sc, _ in cells]
-    tasks = [(j, payloads[j], sc.monte_carlo.seed, a, b) for j, (sc, _) in enumerate(cells) for a, b in todo[j]]
+    ids = [run_id(sc) for sc, _ in cells]
+    tasks = [(str(out), ids[j], payloads[j], sc.monte_carlo.seed, a, b)
+             for j, (sc, out) in enumerate(cells) for a, b in todo[j]]
     t0 = time.perf_counter()
     interrupted = False
 
-    def keep(j: int, result: ChunkResult) -> None:
-        _keep(cells[j][1], result, progress)
+    def count(n: int) -> None:
+        if progress is not None:
+            progress(n)
 
+    global _SIMULATING
+    _SIMULATING = True
     try:
         if mc.backend == "dask":
-            _run_on_dask(mc, tasks, keep)
+            _run_on_dask(mc, tasks, count)
         elif mc.workers == 1:
             for task in tasks:
-                keep(*_task(*task))
+                count(_task_written(*task))
         else:
-            # Ctrl-C reaches the whole process group: only the parent handles it (keeping the
-            # finished chunks and stopping the pool); workers ignore it instead of printing tracebacks.
             # Local workers share the disk: each writes its own chunk files (the parent only counts).
-            with parallel_config(backend="loky", initializer=_ignore_sigint):
+            with parallel_config(backend="loky", initializer=_init_worker):
                 for n in Parallel(n_jobs=mc.workers, return_as="generator_unordered")(
-                        delayed(_task_written)(cells[task[0]][1], *task[1:]) for task in tasks):
-                    if progress is not None:
-                        progress(n)
+                        delayed(_task_written)(*task) for task in tasks):
+                    count(n)
     except KeyboardInterrupt:
         interrupted = True
+    finally:
+        _SIMULATING = False
     return interrupted, time.perf_counter() - t0
 
 
-def _task(j: int, payload: str, seed: int, start: int, stop: int) -> tuple[int, ChunkResult]:
-    return j, run_chunk(payload, seed, start, stop)
+_SIMULATING = False
 
 
-def _task_written(out: Path, payload: str, seed: int, start: int, stop: int) -> int:
-    """Run a chunk and write its files from the worker; returns the number of replicates."""
-    result = run_chunk(payload, seed, start, stop)
-    write_chunk(out, result)
+def simulating() -> bool:
+    """True while chunks run: a stop signal then ends the simulation (its finished chunks are kept)."""
+    return _SIMULATING
+
+
+def _task(payload: str, seed: int, start: int, stop: int) -> ChunkResult:
+    return run_chunk(payload, seed, start, stop)
+
+
+def _write(out: str, run: str, result: ChunkResult) -> int:
+    store.write_chunk(Path(out), run, result.start, result.start + len(result.records), result.pooled,
+                      result.analyses, result.records)
     return len(result.records)
 
 
-def _run_on_dask(mc, tasks, keep) -> None:
+def _task_written(out: str, run: str, payload: str, seed: int, start: int, stop: int) -> int:
+    """Run a chunk and write its files (from the worker, on a local pool); returns the number of replicates."""
+    result = run_chunk(payload, seed, start, stop)
+    if not _parent_alive():
+        os._exit(1)
+    return _write(out, run, result)
+
+
+def _run_on_dask(mc, tasks, count) -> None:
     """Chunks as dask.distributed tasks: on the cluster at mc.scheduler, or on a LocalCluster of
-    mc.workers processes. Each chunk is written by this process as it arrives, as with joblib."""
+    mc.workers processes. Each chunk is written by this process as it arrives, as with joblib.
+
+    A cluster without workers is waited for at most mc.worker_wait_s; a lost scheduler or cluster
+    stops the run with a message (DaskLost): the chunks written so far stay valid for --resume."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, LocalCluster, wait
     except ImportError:
         raise UserError("monte_carlo.backend dask needs dask.distributed: pip install 'rechallenge-sim[dask]'") from None
-    if mc.scheduler:
-        try:
+    where = mc.scheduler or "a LocalCluster"
+    cluster = None
+    try:
+        if mc.scheduler:
             client = Client(mc.scheduler, timeout="10s")
-        except (OSError, TimeoutError) as e:
-            raise UserError(f"monte_carlo.scheduler {mc.scheduler}: cannot reach the dask scheduler ({e})") from None
-        cluster = None
-    else:
-        cluster = LocalCluster(n_workers=mc.workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
+        else:
+            cluster = LocalCluster(n_workers=mc.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+    except (OSError, TimeoutError) as e:
+        raise DaskLost(f"monte_carlo.scheduler {where}: cannot reach the dask scheduler ({e})") from None
     futures = []
     try:
-        futures = client.map(_task, *zip(*tasks), pure=False) if tasks else []
-        for future in as_completed(futures):
-            keep(*future.result())
+        try:
+            client.wait_for_workers(1, timeout=mc.worker_wait_s)
+        except (TimeoutError, OSError):
+            raise DaskLost(f"the dask cluster at {where} has no worker after {mc.worker_wait_s:g} s "
+                           f"(monte_carlo.worker_wait_s); start workers (dask worker {where}) and run again") from None
+        futures = client.map(_task_chunk, tasks, pure=False) if tasks else []
+        left, idle_s = set(futures), 0.0
+        while left:
+            try:
+                done, _ = wait(list(left), timeout=DASK_POLL_S, return_when="FIRST_COMPLETED")
+                idle_s = idle_s + DASK_POLL_S if not done and not client.scheduler_info()["workers"] else 0.0
+            except _dask_errors() as e:
+                if not isinstance(e, TimeoutError):
+                    raise DaskLost(f"lost the dask scheduler at {where} ({type(e).__name__}: {e})") from None
+                done = set()
+                idle_s = idle_s + DASK_POLL_S if not client.scheduler_info()["workers"] else 0.0
+            if idle_s > mc.worker_wait_s:
+                raise DaskLost(f"the dask cluster at {where} has had no worker for {mc.worker_wait_s:g} s "
+                               f"(monte_carlo.worker_wait_s)")
+            for future in done:
+                left.discard(future)
+                try:
+                    task, result = future.result()
+                except _dask_errors() as e:
+                    raise DaskLost(f"lost the dask scheduler or its workers at {where} "
+                                   f"({type(e).__name__}: {e})") from None
+                count(_write(task[0], task[1], result))
     finally:
-        client.cancel(futures)
-        client.close()
+        try:
+            client.cancel(futures)
+            client.close(timeout=5)
+        except Exception:  # noqa: BLE001 - a lost scheduler cannot be told anything more
+            pass
         if cluster is not None:
             cluster.close()
 
 
-def write_json(path: Path, obj) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
-    tmp.replace(path)
+def _task_chunk(task):
+    return task, run_chunk(*task[2:])
 
 
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+def _dask_errors() -> tuple[type[BaseException], ...]:
+    """What dask raises when the scheduler or the workers are gone (a future cannot complete)."""
+    import asyncio
+    import concurrent.futures
+
+    errors: list[type[BaseException]] = [asyncio.CancelledError, concurrent.futures.CancelledError, OSError,
+                                         TimeoutError]
+    try:
+        from distributed.client import FutureCancelledError
+        errors.append(FutureCancelledError)
+    except ImportError:
+        pass
+    try:
+        from distributed.comm.core import CommClosedError
+        errors.append(CommClosedError)
+    except ImportError:
+        pass
+    try:
+        from distributed.scheduler import KilledWorker
+        errors.append(KilledWorker)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+class DaskLost(UserError):
+    """The dask cluster cannot run the chunks (unreachable, no workers, lost mid-run)."""
+
+
+#: how often the dask loop checks that the cluster still has workers while no chunk finishes
+DASK_POLL_S = 1.0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..engine.store import write_text
 from . import plots
 from ..summary.catalogue import format_row, label
 from .console import comparison_cells
@@ -161,6 +162,10 @@ def run_report(out: Path, summary: dict, analyses: pd.DataFrame | None = None) -
     if summary["metrics"]:
         plots.screening_funnel(summary, figs / "screening_funnel")
         images.append((figs / "screening_funnel.png", "Screening funnel"))
+    if analyses is None and summary.get("replicates") and (out / "analyses.parquet").exists():
+        # The primary design's two duration columns only: the whole table of a large run is not needed.
+        analyses = pd.read_parquet(out / "analyses.parquet", columns=["design", "accrual_months", "duration_months"],
+                                   filters=[("design", "==", 0)])
     if analyses is not None and len(analyses):
         plots.durations(analyses[analyses["design"] == 0], figs / "durations")
         images.append((figs / "durations.png", "Accrual and time to analysis"))
@@ -196,7 +201,7 @@ def run_report(out: Path, summary: dict, analyses: pd.DataFrame | None = None) -
         ("Provenance", provenance),
     ]
     path = out / "report.html"
-    path.write_text(page(title(summary), sections), encoding="utf-8")
+    write_text(path, page(title(summary), sections))
     return path
 
 
@@ -232,5 +237,5 @@ def compare_report(result) -> Path:
     sections.append(("Provenance", f"<p>grid {html.escape(result.grid.name)}; {len(result.cells)} simulations; "
                                    f"seed {result.cells[0].scenario.monte_carlo.seed if result.cells else ''}</p>"))
     path = out / "report.html"
-    path.write_text(page(f"rechallenge-sim compare: {result.grid.name}", sections), encoding="utf-8")
+    write_text(path, page(f"rechallenge-sim compare: {result.grid.name}", sections))
     return path

@@ -12,6 +12,8 @@ import matplotlib
 matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..engine.store import atomic_path  # noqa: E402
+
 FORMATS = (".png", ".svg")
 
 
@@ -21,7 +23,8 @@ def save(fig, stem: Path, formats=FORMATS) -> list[Path]:
     paths = [stem] if stem.suffix in FORMATS else [stem.with_suffix(f) for f in formats]
     for p in paths:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(p, dpi=120, bbox_inches="tight")
+        with atomic_path(p) as tmp:  # a stop while saving leaves the old figure or none, never half of one
+            fig.savefig(tmp, dpi=120, bbox_inches="tight", format=p.suffix.lstrip("."))
     plt.close(fig)
     return paths
 

@@ -352,6 +352,9 @@ class MonteCarlo(Strict):
         "local", description="local: joblib worker processes on this machine; dask: dask.distributed, on the "
         "cluster at `scheduler`, or on a LocalCluster of `workers` processes without one (results are identical)")
     scheduler: str | None = Field(None, min_length=1, description="dask scheduler address, e.g. tcp://host:8786")
+    worker_wait_s: Annotated[float, Field(gt=0, le=86400), Number] = Field(
+        120.0, description="dask: how long to wait for the cluster's first worker (and for a worker while none is "
+        "left) before stopping with a message; the finished chunks are kept for --resume")
 
     @model_validator(mode="after")
     def _scheduler_needs_dask(self):
