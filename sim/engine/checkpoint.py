@@ -77,8 +77,11 @@ def read_checkpoint(out: Path) -> dict:
     try:
         saved = json.loads(path.read_bytes().decode("utf-8"))
         sealed = isinstance(saved, dict) and seal(saved)["sha256"] == saved.get("sha256")
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise UserError(f"--resume {out}: cannot read {path} ({e})") from None
+    except OSError as e:
+        raise UserError(f"--resume {out}: cannot read {path} ({e.strerror or e})") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise UserError(f"--resume {out}: {path} is damaged (not valid JSON: {e}); the run cannot be resumed "
+                        f"safely: start a new run") from None
     if not sealed:
         raise UserError(f"--resume {out}: {path} is damaged (its content does not match its own SHA-256); the run "
                         f"cannot be resumed safely: start a new run")

@@ -34,19 +34,29 @@ class FolderFault(UserError):
     """The results folder cannot be written (space, permissions, device)."""
 
 
+def kept(out: Path) -> str:
+    """What of the run in ``out`` survives, and how to continue it."""
+    out = Path(out)
+    cells = [out, *sorted((out / "cells").glob("*"))] if out.is_dir() else []
+    done = sum(len(store.manifests(c)) for c in cells)
+    if not done:
+        return f"nothing of the run was finished in {out}"
+    return f"the {done} finished chunk(s) in {out} are valid: fix the cause and continue with --resume {out}"
+
+
 def explain(e: OSError, out: Path) -> str:
     where = e.filename or out
     cause = CAUSES.get(e.errno, e.strerror or str(e))
-    done = len(store.manifests(out)) if Path(out).is_dir() else 0
-    kept = (f"; the {done} finished chunk(s) in {out} are valid: fix the cause and continue with --resume {out}"
-            if done else f"; nothing of the run was finished in {out}")
-    return f"cannot write {where}: {cause}{kept}"
+    return f"cannot write {where}: {cause}; {kept(out)}"
 
 
 @contextmanager
 def folder_faults(out: Path):
+    """Environmental faults inside the block become one message (exit 2) that says what is kept."""
     try:
         yield
+    except runner.DaskLost as e:
+        raise FolderFault(f"{e}; {kept(Path(out))}") from None
     except OSError as e:
         if e.errno not in CAUSES and not e.filename:
             raise

@@ -7,6 +7,7 @@ summary is computed from whatever chunks exist.
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -162,6 +163,17 @@ def _run_on_dask(mc, tasks, count) -> None:
     except ImportError:
         raise UserError("monte_carlo.backend dask needs dask.distributed: pip install 'rechallenge-sim[dask]'") from None
     where = mc.scheduler or "a LocalCluster"
+    # dask logs a lost connection with its traceback; the run says what happened in one message instead.
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        _dask_chunks(mc, tasks, count, where, Client, LocalCluster, wait)
+    finally:
+        quiet.setLevel(level)
+
+
+def _dask_chunks(mc, tasks, count, where, Client, LocalCluster, wait) -> None:
     cluster = None
     try:
         if mc.scheduler:

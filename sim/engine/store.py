@@ -56,11 +56,13 @@ def atomic_path(path: Path):
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
         tmp.replace(path)
-    except BaseException:
+    except BaseException as e:
         try:
             tmp.unlink()
         except OSError:
             pass
+        if isinstance(e, OSError) and not e.filename:  # write() errors name no file: name the one being written
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from e
         raise
 
 
