@@ -3,7 +3,7 @@
 One pass over the chunks in replicate order, each checked against its manifest before it is read
 (``store.check_chunk``): its rows are appended to ``replicates.parquet`` and, per design, to
 ``analyses.parquet`` (sorted by design, then replicate), and fed to the summary's mergeable
-accumulators (``summary.stream.Summarizer``). A second pass reads back only the columns the
+accumulators (``summary.summarize.Summarizer``). A second pass reads back only the columns the
 summary still needs (the values around the quantiles it reports). Parquet files are written
 through row groups of ``ROW_GROUP_ROWS`` rows under temporary names and renamed when complete,
 so a kill leaves the previous file or none, never a truncated one. Peak memory is a few row
@@ -21,29 +21,7 @@ import pyarrow.parquet as pq
 
 from ..analyses.plan import AnalysisPlan
 from ..scenario.schema import Scenario
-try:
-    from ..summary.stream import Summarizer
-except ImportError:  # TEMPORARY until the streaming summarizer lands
-    from ..summary.summarize import summarize as _summarize
-
-    class Summarizer:
-        second_pass_columns = None
-
-        def __init__(self, scenario, configured):
-            self.scenario, self.configured, self.parts = scenario, configured, []
-
-        def add(self, records, analyses, pooled):
-            self.parts.append((records, analyses, pooled))
-
-        def result(self):
-            if not self.parts:
-                return [], ["no replicate finished"]
-            import numpy as np
-            r = pd.concat([p[0] for p in self.parts], ignore_index=True)
-            a = pd.concat([p[1] for p in self.parts], ignore_index=True)
-            keys = self.parts[0][2].keys()
-            pooled = {k: np.concatenate([p[2][k] for p in self.parts]) for k in keys}
-            return _summarize(self.scenario, r, a, pooled, self.configured)
+from ..summary.summarize import Summarizer
 from ..summary.summarize import configured_figures
 from . import store
 from .checkpoint import run_id

@@ -20,8 +20,9 @@ KINDS = {
     "proportion": "share of replicates (or of patients pooled over replicates): MCSE sqrt(p(1-p)/n), Wilson interval",
     "mean": "mean over replicates: MCSE sd/sqrt(R), normal interval",
     "quantile": "quantile over replicates: distribution-free order-statistic interval, MCSE its width / 3.92",
-    "median": "Kaplan-Meier median pooled over replicates: MCSE and interval by bootstrapping whole replicates "
-              "(not estimable when the median sits on a tied time, e.g. a scan day)",
+    "median": "Kaplan-Meier median pooled over replicates (over the first 50,000 in longer runs, as the row's note "
+              "says): MCSE and interval by bootstrapping whole replicates (not estimable when the median sits on a "
+              "tied time, e.g. a scan day)",
     "error": "bias (mean error, MCSE sd/sqrt(R)) or RMSE (delta-method MCSE) of an estimate against the truth",
     "deterministic": "computed exactly (enumeration); no Monte Carlo error",
 }
