@@ -123,7 +123,7 @@ def every_kind_of_run(tmp_path_factory):
                     set={"analysis.variants": variants}),
             sim.run(SCENARIOS / "null.yaml", out / "n", report=False, replicates=40, seed=3),
             sim.run(SCENARIOS / "expected.yaml", out / "i", report=False, replicates=20, seed=3,
-                    set={"accrual.target_randomized": 1000, "accrual.max_months": 24})]
+                    set={"accrual.target_randomized": 400, "accrual.max_months": 24})]
     return runs
 
 

@@ -275,7 +275,7 @@ FILE_CASES = [
                  "like *name); a scenario is only a few levels deep")], ["dcr: [[["]),
     _file_case("nested-too-deep-flow-mappings", set_value("analysis", "{a: " * 5_000 + "1" + "}" * 5_000),
                ["@FILE@:@LINE@: nested more than 100 levels deep"], ["{a: {a: {a: "]),
-    _file_case("nested-too-deep-indentation", BASE + deep_indentation(3_000),
+    _file_case("nested-too-deep-indentation", BASE + deep_indentation(1_400),  # ~1 MB: input files are at most 1 MiB
                ["@FILE@:@LINE@: nested more than 100 levels deep"], [" " * 100 + "a:\n"]),
     _file_case("nested-too-deep-through-aliases",
                BASE + "".join(f"a{i}: &a{i} [" + (f"*a{i - 1}" if i else "1") + "]\n" for i in range(150)),

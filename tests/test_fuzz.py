@@ -300,7 +300,7 @@ def deep_nesting(draw):
     depth = draw(st.sampled_from([10, 100, MAX_YAML_DEPTH + 1, 300, 450, 10_000, 61_000]))
     kind = draw(st.sampled_from(["list", "flow-map", "mixed", "block-map"]))
     if kind == "block-map":  # indentation, not brackets: "a:\n a:\n  a: ..."
-        deep = "".join(" " * i + "a:\n" for i in range(min(depth, 3_000)))
+        deep = "".join(" " * i + "a:\n" for i in range(min(depth, 1_400)))  # ~1 MB: files are at most 1 MiB
     else:
         deep = _deep(depth, kind)
     where = draw(st.sampled_from([None, *PATHS[base, "any"]]))
@@ -585,7 +585,7 @@ DEEP = f"nested more than {MAX_YAML_DEPTH} levels deep"
 @example(case=Bad(_deep(61_000, "mixed"), certain=True, expect=DEEP))  # 122 KB
 @example(case=Bad(_with_text_at("expected", ("effects", "control"), _deep(10_000, "flow-map")), certain=True,
                   expect=DEEP))
-@example(case=Bad("".join(" " * i + "a:\n" for i in range(3_000)), certain=True, expect=DEEP))
+@example(case=Bad("".join(" " * i + "a:\n" for i in range(1_400)), certain=True, expect=DEEP))  # ~1 MB
 def test_deep_nesting(tmp, case):
     _refused_cleanly(case, tmp)
 

@@ -62,11 +62,11 @@ def test_a_60_patient_2_to_1_scenario_is_described_as_such(tmp_path):
 
 
 def test_trials_that_never_reach_their_target_do_not_reject_and_run_to_where_accrual_stopped(tmp_path):
-    """Hand-computed: with a target of 1000 and accrual giving up at 24 months, no trial completes, so
+    """Hand-computed: with a target of 400 and accrual giving up at 24 months, no trial completes, so
     no trial rejects (power 0), accrual lasts exactly 24 months in every trial, and the time to the
     analysis is at least 24 months."""
     r = sim.run(SCENARIOS / "expected.yaml", tmp_path / "never", replicates=20, seed=2, report=False,
-                set={"accrual.target_randomized": 1000, "accrual.max_months": 24})
+                set={"accrual.target_randomized": 400, "accrual.max_months": 24})
     a = r.analyses
     assert not a["accrual_complete"].any()
     assert not a[["reject", "reject_orr", "reject_pfs", "reject_os"]].to_numpy().any()

@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 from scipy.stats import norm
 
 from ..endpoints.dcr import REGISTRY as DCR_DEFINITIONS
-from ..fields import OpenProb, Pair, PosFloat, PosInt, Strict
+from ..fields import Cycles, Months, OpenProb, Pair, Strict
 from ..stats import binary
 from ..stats.binary_tests import REGISTRY as TESTS
 from ..stats.intervals import newcombe_difference
@@ -51,7 +51,7 @@ class FixedDesign(Design):
     bayes: Bayes = Field(default_factory=Bayes, description="used when test is bayes")
     dcr_definition: Literal[tuple(DCR_DEFINITIONS)] = Field("first_scan", description=f"what counts as disease "
                                                                                      f"control ({_DCR_HELP})")
-    dcr_horizon_cycles: PosInt = Field(12, description="definitions that read several scans count those through "
+    dcr_horizon_cycles: Cycles = Field(12, description="definitions that read several scans count those through "
                                        "the one after this cycle (one of imaging.scan_after_cycles); a patient off "
                                        "treatment by then has calendar scans of the same rank instead")
     population: Literal["itt", "evaluable"] = Field(
@@ -61,7 +61,7 @@ class FixedDesign(Design):
         "outcomes_known", description="when the DCR analysis happens: once every randomized patient's DCR outcome "
         "is known (the scan that defines it, or an event that ends follow-up before it), or at a fixed time "
         "after the last randomization (patients not yet assessed then count as failures in ITT)")
-    primary_analysis_months: PosFloat | None = Field(
+    primary_analysis_months: Months | None = Field(
         None, description="with primary_analysis: months_after_last_randomized, how many months")
 
     claim_priority = -100  # the default kind: claims any section no other kind claims
@@ -91,6 +91,13 @@ class FixedDesign(Design):
         if DCR_DEFINITIONS[self.dcr_definition].uses_horizon and self.dcr_horizon_cycles not in ctx.scan_cycles:
             return [("dcr_horizon_cycles", f"{self.dcr_horizon_cycles} is not a cycle with a scan after it; use one "
                                            f"of imaging.scan_after_cycles {list(ctx.scan_cycles)}")]
+        most = TESTS[self.test].max_arm
+        if most is not None and max(ctx.planned) > most:
+            message = (f"{self.test} is computed for arms of at most {most} patients (its p-values of every outcome "
+                       f"table take memory and time growing as n^2.5), and the planned arms are {ctx.planned[0]} and "
+                       f"{ctx.planned[1]} (accrual.target_randomized {ctx.target_randomized}); use fisher or chisq for "
+                       f"larger arms")
+            return [("test", message)]
         return []
 
     # -- the binary rule -------------------------------------------------------------------

@@ -17,6 +17,7 @@ import platform
 from pathlib import Path
 
 from ..errors import UserError
+from ..scenario.loader import ScenarioError, read_input
 from ..scenario.schema import Scenario
 from .store import digest, write_json
 
@@ -75,10 +76,10 @@ def read_checkpoint(out: Path) -> dict:
     if not path.exists():
         raise UserError(f"--resume {out}: no {CHECKPOINT} there; it is not a run folder (or the run predates resume)")
     try:
-        saved = json.loads(path.read_bytes().decode("utf-8"))
+        saved = json.loads(read_input(path, "run checkpoint").decode("utf-8"))
         sealed = isinstance(saved, dict) and seal(saved)["sha256"] == saved.get("sha256")
-    except OSError as e:
-        raise UserError(f"--resume {out}: cannot read {path} ({e.strerror or e})") from None
+    except ScenarioError as e:
+        raise UserError(f"--resume {out}: {e}") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise UserError(f"--resume {out}: {path} is damaged (not valid JSON: {e}); the run cannot be resumed "
                         f"safely: start a new run") from None

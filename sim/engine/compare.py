@@ -31,6 +31,7 @@ from joblib import Parallel, delayed
 from ..errors import UserError
 from ..inputs import Resolved, resolve
 from ..inputs.grid import Cell, Grid, design_label, load_grid
+from ..scenario.loader import ScenarioError, read_input
 from . import store
 from .checkpoint import CHECKPOINT, differences, run_id, seal, shared, versions
 from .lock import hold
@@ -156,10 +157,12 @@ def _check_resume(out: Path, now: dict) -> None:
     if not path.exists():
         raise UserError(f"--resume {out}: no {COMPARE_CHECKPOINT} there; it is not a comparison folder")
     try:
-        saved = json.loads(path.read_bytes().decode("utf-8"))
+        saved = json.loads(read_input(path, "comparison checkpoint").decode("utf-8"))
         sealed = isinstance(saved, dict) and seal(saved)["sha256"] == saved.get("sha256")
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise UserError(f"--resume {out}: cannot read {path} ({e})") from None
+    except ScenarioError as e:
+        raise UserError(f"--resume {out}: {e}") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise UserError(f"--resume {out}: {path} is damaged (not valid JSON: {e}); start a new comparison") from None
     if not sealed:
         raise UserError(f"--resume {out}: {path} is damaged (its content does not match its own SHA-256); "
                         f"start a new comparison")
@@ -214,9 +217,9 @@ def default_out(grid_path: str | Path, grid: Grid | None = None, root: Path = Pa
 
 def _recorded_grid(out: Path) -> Path:
     try:
-        saved = json.loads((out / COMPARE_CHECKPOINT).read_bytes().decode("utf-8"))
+        saved = json.loads(read_input(out / COMPARE_CHECKPOINT, "comparison checkpoint").decode("utf-8"))
         return Path(saved["grid_file"])
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (ScenarioError, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise UserError(f"--resume {out}: no readable {COMPARE_CHECKPOINT} there; it is not a comparison folder "
                         f"(or name the grid file: rechallenge-sim compare GRID --resume {out})") from None
 

@@ -115,10 +115,16 @@ def run_cells(cells: list[tuple[Scenario, Path]], progress=None,
                 count(_task_written(*task))
         else:
             # Local workers share the disk: each writes its own chunk files (the parent only counts).
-            with parallel_config(backend="loky", initializer=_init_worker):
-                for n in Parallel(n_jobs=mc.workers, return_as="generator_unordered")(
-                        delayed(_task_written)(*task) for task in tasks):
-                    count(n)
+            try:
+                with parallel_config(backend="loky", initializer=_init_worker):
+                    for n in Parallel(n_jobs=mc.workers, return_as="generator_unordered")(
+                            delayed(_task_written)(*task) for task in tasks):
+                        count(n)
+            finally:
+                # Idle workers would otherwise stay alive (and resident) through the summary.
+                from joblib.externals.loky import get_reusable_executor
+
+                get_reusable_executor().shutdown(wait=True)
     except KeyboardInterrupt:
         interrupted = True
     finally:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..outcomes.laws import IncoherentEffects, arm_laws
 from ..scenario.loader import (
-    ScenarioError, _schema, _where, apply_override, comments, read_yaml, validate,
+    ScenarioError, _schema, _where, apply_override, comments, load_yaml, validate,
 )
 from ..scenario.schema import Scenario
 
@@ -70,9 +70,8 @@ def resolve(scenario: str | Path | Scenario | Resolved, set=None, monte_carlo: d
         data, lines, source = scenario.model_dump(mode="json"), {}, "<scenario>"
     else:
         path = Path(scenario)
-        data, lines = read_yaml(path)
+        data, lines, text = load_yaml(path)  # read once, bounded (loader.read_input)
         source = str(path)
-        text = path.read_text(encoding="utf-8")
         base = Resolved(None, source, text, [], comments(text, lines))  # type: ignore[arg-type]
         if given:
             _schema(data, source, lines, {})  # the file as written first: its own bad values, with its lines

@@ -22,6 +22,7 @@ the same random stream in every cell, trials stay paired across cells (common ra
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -124,7 +125,7 @@ def _label(path: str, value) -> str:
 def load_grid(path: str | Path) -> tuple[Grid, list[Cell]]:
     """Read, validate and expand a grid file into its simulation cells (errors name the file and line)."""
     path = Path(path)
-    data, lines = read_yaml(path)
+    data, lines = read_yaml(path, "grid file")
     try:
         grid = Grid.model_validate(data)
     except ValidationError as e:
@@ -137,13 +138,17 @@ def load_grid(path: str | Path) -> tuple[Grid, list[Cell]]:
                 return f"{path}:{lines[tuple(loc[:n])]}"
         return str(path)
 
+    read: dict[Path, tuple[dict, dict]] = {}  # each scenario file is read once, however many cells use it
+
     def scenario_data(file: str | None, loc) -> tuple[dict, dict, str]:
         target = here / (file or grid.base)
-        try:
-            d, ln = read_yaml(target)
-        except ScenarioError as e:
-            raise ScenarioError(f"{where(*loc)}: {e}") from None
-        return d, ln, str(target)
+        if target not in read:
+            try:
+                read[target] = read_yaml(target)
+            except ScenarioError as e:
+                raise ScenarioError(f"{where(*loc)}: {e}") from None
+        d, ln = read[target]
+        return copy.deepcopy(d), ln, str(target)
 
     sim_factors = {p: v for p, v in grid.designs.items() if not (p == "analysis" or p.startswith("analysis."))}
     analysis_factors = {p: v for p, v in grid.designs.items() if p not in sim_factors}

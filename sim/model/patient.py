@@ -84,13 +84,15 @@ def course(trial, rec, d, i):
             return
         last = t_scan
 
-    # Treatment stops after cycle stop_c (toxicity or withdrawal) unless it ended first.
-    t_stop = clock.end(int(stop_c)) if stop_c < INF else INF
+    # Treatment stops after cycle stop_c (toxicity or withdrawal) unless it ended first. Its day is
+    # computed only once it is near: stop_c may be far beyond follow-up (1e9 at a probability of 1e-9).
     interval = cfg.imaging.follow_up_interval_days
     off_cycles = stop_c < INF and not (trial.scan_cycles and stop_c >= trial.scan_cycles[-1])
-    t_next = imaging.next_calendar_scan(last, t_stop if off_cycles else last, interval)
+    t_next = imaging.next_calendar_scan(last, clock.end(int(stop_c)) if off_cycles else last, interval)
+    withdraws = stop_c < INF and stop_reason == END_WITHDRAWAL
     while True:
-        if t_stop < min(first_event, t_next) and stop_reason == END_WITHDRAWAL:
+        if withdraws and clock.ends_before(int(stop_c), min(first_event, t_next)):
+            t_stop = clock.end(int(stop_c))
             yield t_stop
             rec.end(END_WITHDRAWAL, t_stop)
             trial.on_end(rec)

@@ -6,6 +6,7 @@ SimPy model, so an analysis variant costs no new simulation.
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,26 @@ class Outcome:
     clinical: float      # when progression becomes clinically obvious (inf if never)
 
 
+class ScanLog:
+    """Every scan of a trial, column by column: 18 bytes a scan (a tuple per scan took about 100, and
+    a trial may have up to ``scenario.schema.MAX_SCANS_PER_TRIAL`` scans)."""
+
+    __slots__ = ("patient", "day_rel", "category", "cycle_tied")
+
+    def __init__(self):
+        self.patient, self.day_rel = array("q"), array("d")       # patient k, day since first treatment
+        self.category, self.cycle_tied = array("b"), array("b")   # RECIST category, tied to a cycle (0/1)
+
+    def add(self, k: int, t: float, cat: int, tied: bool) -> None:
+        self.patient.append(k)
+        self.day_rel.append(t)
+        self.category.append(cat)
+        self.cycle_tied.append(tied)
+
+    def __len__(self) -> int:
+        return len(self.patient)
+
+
 class PatientRecord:
     """A randomized patient: arm, treatment start, latent outcome and what the scans showed."""
 
@@ -35,7 +56,7 @@ class PatientRecord:
         "first_scan_rel", "first_scan_cat", "n_scans", "tied_cats", "log", "known", "rest",
     )
 
-    def __init__(self, k: int, log: list):
+    def __init__(self, k: int, log: ScanLog):
         self.k = k
         self.stratum = -1
         self.arm = -1
@@ -60,7 +81,7 @@ class PatientRecord:
         self.n_scans += 1
         if tied:
             self.tied_cats.append(cat)
-        self.log.append((self.k, t, cat, tied))
+        self.log.add(self.k, t, cat, tied)
 
     def end(self, reason: int, t: float) -> None:
         self.end_reason, self.end_rel = reason, t
@@ -120,17 +141,18 @@ def build_table(trials: list, courses: tuple, t_ref: float, n_tied: int) -> Tria
     col("n_cycles", np.int16, 0, courses[0])  # trial.treatment_courses, in the order of records
     col("tx_end_rel", float, NAN, courses[1])
     col("tx_end_reason", np.int8, ONGOING, courses[2])
-    logs = [(off, t.scan_log) for t, off in zip(trials, offsets.tolist()) if t.scan_log]
-    if logs:
-        patient = np.concatenate([np.fromiter((e[0] for e in log), np.int64, len(log)) + off for off, log in logs])
-        entries = [e for _, log in logs for e in log]
-    else:
-        patient, entries = np.zeros(0, dtype=np.int64), []
+    logs = [(off, t.scan_log) for t, off in zip(trials, offsets.tolist()) if len(t.scan_log)]
+
+    def column(name, dtype, shift=False):  # the trials' logs end to end (patient: the row in the stack)
+        parts = [np.frombuffer(getattr(log, name), dtype=dtype) + off if shift else
+                 np.frombuffer(getattr(log, name), dtype=dtype) for off, log in logs]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
     scans = {
-        "patient": patient.astype(np.int32),
-        "day_rel": np.array([e[1] for e in entries], dtype=float),
-        "category": np.array([e[2] for e in entries], dtype=np.int8),
-        "cycle_tied": np.array([e[3] for e in entries], dtype=bool),
+        "patient": column("patient", np.int64, shift=True).astype(np.int32),
+        "day_rel": column("day_rel", float),
+        "category": column("category", np.int8),
+        "cycle_tied": column("cycle_tied", np.int8).astype(bool),
     }
     order = np.lexsort((scans["day_rel"], scans["patient"]))  # by patient, then time
     scans = {k: v[order] for k, v in scans.items()}

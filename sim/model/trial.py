@@ -26,7 +26,7 @@ from .accrual import ArrivalClock
 from .cycles import CycleClock, block_starts
 from .patient import Follow, catch_up, course
 from .randomization import BlockRandomizer
-from .record import Outcome, PatientRecord, build_table, single
+from .record import Outcome, PatientRecord, ScanLog, build_table, single
 from .screening import PASSED, ScreeningPaths, screen
 
 INF = math.inf
@@ -180,7 +180,7 @@ class Trial:
                                           self.cfg.randomization.block_size)
         self.records: list[PatientRecord] = []   # randomized patients, in order of randomization
         self.decisions: dict[int, int] = {}       # patient -> RANDOMIZED or ENROLMENT_CLOSED
-        self.scan_log: list = []
+        self.scan_log = ScanLog()
         self.n_screened = 0
         self.closed_day = math.nan
         self.seen_until = 0           # accrue() has scheduled the decisions of patients before this one
@@ -241,7 +241,7 @@ class Trial:
             d, i = self.draws(k)
             t = self.arrival_days[k]
             if t > max_days:
-                yield env.timeout(max_days - env.now)
+                yield env.timeout(max(0.0, max_days - env.now))
                 if not self.closed:
                     self._close()
                 return
@@ -251,7 +251,8 @@ class Trial:
             for j in d.passing[bisect_left(d.passing, i): bisect_left(d.passing, i + ARRIVAL_BATCH)]:
                 if self.arrival_days[k - i + j] > max_days:
                     break
-                decision = env.timeout(d.screen_end[j] - env.now)
+                # now + (t - now) may exceed t by a rounding: a screening of 0 days ends "before" now.
+                decision = env.timeout(max(0.0, d.screen_end[j] - env.now))
                 decision.callbacks.append(lambda _event, k=k - i + j: self._decide(k))
             self.seen_until = k + ARRIVAL_BATCH
 

@@ -2,11 +2,21 @@
 
 Every problem becomes a ``ScenarioError`` whose lines name the file and line (when the value
 came from the file), the field's dotted path, the bad value and what is allowed.
+
+What is read of an input file is bounded before YAML sees it (``read_input``, for every scenario
+and grid file, a grid's scenario files and a resumed run's scenario): only a regular file is read,
+never a device, a named pipe (FIFO) or a folder (``/dev/zero`` was read until memory ran out, a FIFO
+without a writer blocked forever), and at most ``MAX_INPUT_BYTES``. Then the parse is bounded: at
+most ``MAX_YAML_VALUES`` values (aliases and merge keys counted as they expand) and
+``MAX_YAML_DEPTH`` levels of nesting. The three fit together: a scenario is a few kB (a hundred
+values), and 1 MiB holds the 100,000 values allowed at about ten bytes each ('  - 1234\n').
 """
 from __future__ import annotations
 
 import difflib
 import math
+import os
+import stat
 import typing
 from pathlib import Path
 from typing import Any
@@ -15,9 +25,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import UserError
-from .schema import ANALYSIS_KINDS, DESIGN_KINDS, Scenario, VariantError
+from .schema import ANALYSIS_KINDS, DESIGN_KINDS, FieldError, Scenario, VariantError
 
-MAX_YAML_BYTES = 5_000_000
+#: Bytes of an input file (scenario or grid) read at most: 1 MiB.
+MAX_INPUT_BYTES = 1 << 20
 #: Values in a parsed file, counting each expansion of an alias (*name) and of a merge key (<<:):
 #: bounds "YAML bombs" (counted on the composed nodes, before any Python object is built).
 MAX_YAML_VALUES = 100_000
@@ -218,19 +229,66 @@ def _dotted(loc) -> str:
     return out or "(top level)"
 
 
-def read_yaml(path: str | Path) -> tuple[dict, dict[tuple, int]]:
-    """Parse a scenario file into a dict and a path -> line index; errors name the file."""
-    p = Path(path)
+_FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_input(path: str | Path, what: str = "scenario file") -> bytes:
+    """The bytes of an input file, read only if it is a regular file, and at most ``MAX_INPUT_BYTES``.
+
+    The descriptor is opened non-blocking (opening a FIFO without a writer would wait forever) and
+    checked with fstat, so what is checked is what is read. Its size is checked before reading and
+    then at most ``MAX_INPUT_BYTES + 1`` bytes are read, so a file that grows meanwhile, or one that
+    tells no size (/proc), is refused too. Errors are ``ScenarioError``s naming the file; ``what``
+    says what it is meant to be ("scenario file", "grid file").
+    """
+    p = str(path)
+    allowed = f"only a regular file of at most {MAX_INPUT_BYTES} bytes (1 MiB) is read"
     try:
-        if not p.exists():
-            raise ScenarioError(f"{p}: no such scenario file")
-        if p.is_dir():
-            raise ScenarioError(f"{p}: is a folder, not a scenario file")
-        raw = p.read_bytes()
-    except OSError as e:  # unreadable, name too long, ...
-        raise ScenarioError(f"{p}: cannot read the scenario file ({e.strerror or e})") from None
-    if len(raw) > MAX_YAML_BYTES:
-        raise ScenarioError(f"{p}: {len(raw)} bytes is too large for a scenario (at most {MAX_YAML_BYTES})")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ScenarioError(f"{p}: no such {what}") from None
+    except OSError as e:  # unreadable, name too long, a loop of links, ...
+        raise ScenarioError(f"{p}: cannot read the {what} ({e.strerror or e})") from None
+    except ValueError as e:  # a NUL character in the name (a grid's file: "a\0b")
+        raise ScenarioError(f"{p!r}: cannot read the {what} ({e})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = next((name for test, name in _FILE_KINDS if test(st.st_mode)), "a special file")
+            raise ScenarioError(f"{p}: is {kind}, not a {what}; {allowed}")
+        size = st.st_size
+        if size > MAX_INPUT_BYTES:
+            raise ScenarioError(f"{p}: {size} bytes is too large for a {what}; {allowed}")
+        chunks, left = [], MAX_INPUT_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as e:  # a read error (EIO, ...)
+        raise ScenarioError(f"{p}: cannot read the {what} ({e.strerror or e})") from None
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
+    if len(raw) > MAX_INPUT_BYTES:
+        raise ScenarioError(f"{p}: more than {MAX_INPUT_BYTES} bytes (though its size said {size}) is too large "
+                            f"for a {what}; {allowed}")
+    return raw
+
+
+def read_yaml(path: str | Path, what: str = "scenario file") -> tuple[dict, dict[tuple, int]]:
+    """Parse a scenario file into a dict and a path -> line index; errors name the file."""
+    data, lines, _ = load_yaml(path, what)
+    return data, lines
+
+
+def load_yaml(path: str | Path, what: str = "scenario file") -> tuple[dict, dict[tuple, int], str]:
+    """Read (``read_input``) and parse a scenario or grid file: (data, path -> line index, the text
+    as written); errors name the file."""
+    p = Path(path)
+    raw = read_input(p, what)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -247,7 +305,7 @@ def read_yaml(path: str | Path) -> tuple[dict, dict[tuple, int]]:
         raise ScenarioError(
             f"{p}: the top level must be a mapping of sections (name, accrual, treatment, effects, ...), "
             f"not {type(data).__name__}")
-    return data, lines
+    return data, lines, text
 
 
 def _parse(text: str) -> tuple[Any, dict[tuple, int]]:
@@ -368,6 +426,10 @@ def _format_errors(exc: ValidationError, source: str, lines: dict, overridden: d
         if len(raw_loc) > 1 and raw_loc[0] == "analysis" and raw_loc[1] in DESIGN_KINDS:
             kind, raw_loc = raw_loc[1], (raw_loc[0], *raw_loc[2:])  # the design kind's tag
         cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldError):  # a check across fields, at the field it blames
+            loc = (*raw_loc, *cause.loc)
+            out.append(f"{_where(loc, source, lines, overridden)}: {_dotted(loc)}: {cause.message}")
+            continue
         if isinstance(cause, VariantError):  # each problem at its own place in the variant
             for sub, msg in cause.problems:
                 loc = (*raw_loc, "variants", cause.index, *(p for p in sub if p not in DESIGN_KINDS))

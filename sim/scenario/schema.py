@@ -4,31 +4,80 @@ One model per section of the YAML file. Units are in the field names (``_days``,
 ``_months``, ``_prob``) so a scenario reads without a manual. Unknown keys are
 errors (``extra="forbid"``); the loader turns pydantic's errors into messages with
 the file, line, field path, bad value and what is allowed.
+
+What a trial costs to simulate is bounded here, so that no input can make a trial take unbounded
+memory or time (issue 12: one trial accruing for a million months used 4.26 GB). Every time is at
+most 50 years (``sim/fields.py``: ``MAX_MONTHS``, ``MAX_DAYS``, ``MAX_CYCLES``); a trial plans at most
+``MAX_RANDOMIZED`` patients (the analyses enumerate every outcome table of the planned arms; the
+exact unconditional tests allow fewer, their registry's ``max_arm``) in blocks of at most
+``MAX_BLOCK_SIZE``; and three checks bound what fields make together, each naming the fields:
+
+* the screening arrivals the rates expect by ``accrual.max_months`` (``MAX_EXPECTED_ARRIVALS``):
+  accrual draws arrivals until the target is randomized or it gives up, so a target it never
+  reaches makes it draw every arrival the rates give up to ``max_months``;
+* the span of the simulated trial (``MAX_MONTHS``): accrual, then the longest follow-up after the
+  last randomization (the PFS/OS cut-off, a fixed-time analysis, the last cycle-tied scan);
+* the scans a trial could record (``MAX_SCANS_PER_TRIAL``): each randomized patient is scanned,
+  without progression, through the whole span: the scans after cycles, then a scan every
+  ``imaging.follow_up_interval_days``.
+
+A trial takes about 1.6 kB per screening arrival, some kB more per randomized patient and 18 bytes
+per scan: ``benchmarks/largest_trial.py`` runs the largest trials these bounds allow (2 replicates
+in 0.59-0.64 GiB at the peak); ``docs/inputs.md`` lists every limit.
 """
 from __future__ import annotations
 
 import difflib
+import math
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, ValidationError, create_model, model_validator
 
 
 from ..designs import REGISTRY as DESIGN_KINDS, Design, DesignContext, infer_kind
-from ..fields import Months, NonNegFloat, Number, OpenProb, PosFloat, PosInt, Prob, Strict
+from ..fields import (
+    MAX_DAYS, MAX_MONTHS, Cycles, Days, Months, NonNegDays, NonNegFloat, NonNegMonths, Number, OpenProb, PosFloat, PosInt,
+    Prob, Strict,
+)
+from ..units import DAYS_PER_MONTH
+
+#: Patients a trial may plan to randomize: every analysis enumerates the (n1 + 1)(n2 + 1) outcome
+#: tables of the planned arms (1,000 per arm: Fisher's p-values in ~11 s and ~0.2 GB; 5,000 per arm took
+#: 1.7 GB even for chi-square); the exact unconditional tests allow less (their registry's ``max_arm``).
+MAX_RANDOMIZED = 2_000
+#: Screening arrivals a trial's accrual may expect by ``accrual.max_months`` (each is simulated).
+MAX_EXPECTED_ARRIVALS = 50_000
+#: Screening arrivals one chunk of trials may expect (a worker simulates a chunk's trials at once;
+#: about 1.6 kB each: 0.8 GB at most). The default scenario expects ~280 per trial by max_months.
+MAX_ARRIVALS_PER_CHUNK = 500_000
+#: Scans a trial could record (randomized patients times scans per patient over the trial's span).
+MAX_SCANS_PER_TRIAL = 1_000_000
+#: Patients in a permuted block of the randomization (each block is drawn whole).
+MAX_BLOCK_SIZE = 1_000
+
+
+class FieldError(ValueError):
+    """A check across fields that blames one of them: ``loc``, the field's path from the model that
+    raises it, and ``message``; the loader reports it at that field's line."""
+
+    def __init__(self, loc: tuple, message: str):
+        self.loc, self.message = loc, message
+        super().__init__(f"{'.'.join(map(str, loc))}: {message}")
 
 
 class Duration(Strict):
     """A random duration in days, drawn by inverse CDF so that common random numbers pair designs.
 
     ``fixed`` uses ``mean`` only; ``gamma`` and ``lognormal`` are parametrised by mean and sd
-    (the figures publications report); ``uniform`` by ``low`` and ``high``.
+    (the figures publications report); ``uniform`` by ``low`` and ``high``. Each is at most
+    ``MAX_DAYS`` (50 years); a duration in months (``months_since_cetuximab``) at most ``MAX_MONTHS``.
     """
 
     distribution: Literal["fixed", "gamma", "lognormal", "uniform"] = "fixed"
-    mean: NonNegFloat | None = None
-    sd: PosFloat | None = None
-    low: NonNegFloat | None = None
-    high: NonNegFloat | None = None
+    mean: NonNegDays | None = None
+    sd: Days | None = None
+    low: NonNegDays | None = None
+    high: NonNegDays | None = None
 
     @model_validator(mode="after")
     def _parameters_match_distribution(self):
@@ -56,17 +105,19 @@ class Duration(Strict):
 
 
 class RatePiece(Strict):
-    from_month: NonNegFloat = Field(description="start of this piece, months since the first site opened")
+    from_month: NonNegMonths = Field(description="start of this piece, months since the first site opened")
     per_month: NonNegFloat = Field(description="patients arriving for ctDNA screening per month")
 
 
 class Accrual(Strict):
-    target_randomized: PosInt = Field(50, description="randomized patients at which accrual stops")
+    target_randomized: Annotated[int, Field(gt=0, le=MAX_RANDOMIZED), Number] = Field(
+        50, description="randomized patients at which accrual stops")
     screening_rates: list[RatePiece] = Field(
         min_length=1, max_length=1000,
         description="piecewise-constant Poisson rate of screening arrivals (site activation ramps up)",
     )
-    max_months: PosFloat = Field(240.0, description="give up accruing after this many months")
+    max_months: Months = Field(240.0, description=f"give up accruing after this many months (at most {MAX_MONTHS:g}, "
+                               f"and the rates may expect at most {MAX_EXPECTED_ARRIVALS:,} arrivals by then)")
     arrivals: Literal["poisson", "evenly_spaced"] = Field(
         "poisson", description="poisson: random arrivals at the rates; evenly_spaced: one arrival each time the "
         "expected count grows by one (the uniform accrual of textbook sample-size formulas)")
@@ -82,6 +133,22 @@ class Accrual(Strict):
             raise ValueError("the last screening rate must be positive, or accrual can never finish")
         return self
 
+    def expected_arrivals(self) -> float:
+        """Screening arrivals the rates expect by ``max_months``: what accrual draws if the target is never reached."""
+        pieces = self.screening_rates
+        ends = [p.from_month for p in pieces[1:]] + [self.max_months]
+        return sum(p.per_month * max(0.0, min(end, self.max_months) - p.from_month) for p, end in zip(pieces, ends))
+
+    @model_validator(mode="after")
+    def _arrivals_bounded(self):
+        expected = self.expected_arrivals()
+        if expected > MAX_EXPECTED_ARRIVALS:
+            raise FieldError(("max_months",), (
+                f"{self.max_months:g} months at accrual.screening_rates (up to {max(p.per_month for p in self.screening_rates):g} "
+                f"per month) expect {expected:,.0f} screening arrivals, should the target not be reached; a trial may "
+                f"expect at most {MAX_EXPECTED_ARRIVALS:,} (each is simulated): lower max_months or the rates"))
+        return self
+
 
 class RasMutant(Strict):
     """P(truly RAS-mutant at the test) decays with time since the last cetuximab dose.
@@ -90,13 +157,23 @@ class RasMutant(Strict):
     """
 
     prob_at_reference: Prob = 0.40
-    reference_months_since_cetuximab: NonNegFloat = 6.0
-    half_life_months: PosFloat = 3.7
+    reference_months_since_cetuximab: NonNegMonths = 6.0
+    half_life_months: Months = 3.7
     months_since_cetuximab: Duration = Field(
         default_factory=lambda: Duration(distribution="fixed", mean=6.0),
         description="distribution of months since the last cetuximab dose at screening "
-        "(its parameters are in months, not days)",
+        f"(its parameters are in months, not days: at most {MAX_MONTHS:g})",
     )
+
+    @model_validator(mode="after")
+    def _months_bounded(self):
+        d = self.months_since_cetuximab
+        for name in ("mean", "sd", "low", "high"):
+            value = getattr(d, name)
+            if value is not None and value > MAX_MONTHS:
+                raise FieldError(("months_since_cetuximab", name), f"{value:g} months is more than {MAX_MONTHS:g} "
+                                 f"(50 years); this duration is in months")
+        return self
 
 
 class Screening(Strict):
@@ -119,7 +196,8 @@ class Stratum(Strict):
 
 class Randomization(Strict):
     ratio: tuple[PosInt, PosInt] = Field((1, 1), description="rechallenge : control")
-    block_size: PosInt = 4
+    block_size: Annotated[int, Field(gt=0, le=MAX_BLOCK_SIZE), Number] = Field(
+        4, description="patients per permuted block (a multiple of the ratio's total)")
     strata: list[Stratum] = Field(default_factory=list, max_length=5)
 
     @model_validator(mode="after")
@@ -136,7 +214,7 @@ class Randomization(Strict):
 class Backbone(Strict):
     name: str = Field(min_length=1)
     share: PosFloat = Field(description="share of patients the multidisciplinary team gives it (normalized)")
-    cycle_days: PosInt
+    cycle_days: Annotated[int, Field(gt=0, le=int(MAX_DAYS)), Number]
 
 
 class Delay(Strict):
@@ -145,7 +223,7 @@ class Delay(Strict):
 
 
 class Treatment(Strict):
-    days_to_first_cycle: NonNegFloat = Field(0.0, description="randomization to first treatment day")
+    days_to_first_cycle: NonNegDays = Field(0.0, description="randomization to first treatment day")
     backbones: list[Backbone] = Field(min_length=1, max_length=50)
     delay: Delay = Field(default_factory=Delay)
     discontinuation_toxicity_prob_per_cycle: Prob = 0.0
@@ -153,12 +231,13 @@ class Treatment(Strict):
 
 
 class Imaging(Strict):
-    scan_after_cycles: list[PosInt] = Field([4, 8, 12], min_length=1, max_length=50)
-    follow_up_interval_days: PosFloat = Field(56.0, description="calendar scans after the cycle-tied ones")
+    scan_after_cycles: list[Cycles] = Field([4, 8, 12], min_length=1, max_length=50)
+    follow_up_interval_days: Annotated[float, Field(ge=1.0, le=MAX_DAYS, allow_inf_nan=False), Number] = Field(
+        56.0, description="calendar scans after the cycle-tied ones (at least a day apart)")
     clinical_detection_prob: Prob = Field(
         0.0, description="share of progressions that are clinically obvious before the next scan"
     )
-    clinical_detection_lag_days: NonNegFloat = 14.0
+    clinical_detection_lag_days: NonNegDays = 14.0
     progression_seen: Literal["at_scans", "continuous"] = Field(
         "at_scans", description="at_scans: PFS analyses see progression at the scan that shows it; continuous: "
         "on the day it happens (the textbook setting of survival power formulas)")
@@ -226,7 +305,7 @@ class ArmEffect(Strict):
 
 
 class Effects(Strict):
-    reference_assessment_day: PosFloat = Field(
+    reference_assessment_day: Days = Field(
         56.0, description="day after the first treatment at which dcr and orr are defined "
         "(the first scan of a 14-day schedule, as published)"
     )
@@ -277,7 +356,7 @@ class AnalysisSection(Strict):
     """The fields of ``analysis`` shared by every design of a simulation (the PFS/OS data cut-off and the
     list of variants); the primary design's own fields sit beside them, with its ``kind``."""
 
-    follow_up_cutoff_months: PosFloat = Field(
+    follow_up_cutoff_months: Months = Field(
         24.0, description="PFS/OS data cut-off (log-rank, Cox), months after follow_up_cutoff_from")
     follow_up_cutoff_from: Literal["last_randomized", "study_start"] = "last_randomized"
     variants: list[dict[str, Any]] = Field(
@@ -394,4 +473,63 @@ class Scenario(Strict):
             where = "analysis" if i == 0 else f"analysis.variants[{i - 1}]"
             for field, message in d.check(ctx):
                 raise ValueError(f"{where}.{field} {message}")
+        return self
+
+    def span(self) -> tuple[float, tuple, str]:
+        """The longest the simulation may run, in months from the first site opening (toxicity delays
+        aside): accrual to ``max_months``, then the longest follow-up after the last randomization.
+        Returns (months, the field of that follow-up, how the span adds up)."""
+        months = self.accrual.max_months
+        cutoff = self.analysis.follow_up_cutoff_months
+        where = ("analysis", "follow_up_cutoff_months")
+        accrual = f"accrual.max_months {months:g} + "
+        if self.analysis.follow_up_cutoff_from == "study_start":
+            spans = [(cutoff, where, f"analysis.follow_up_cutoff_months {cutoff:g} from the study start")]
+        else:
+            how = f"{accrual}analysis.follow_up_cutoff_months {cutoff:g} after the last randomization"
+            spans = [(months + cutoff, where, how)]
+        for i, d in enumerate(self.designs()):
+            fixed = getattr(d, "primary_analysis_months", None)
+            if fixed is not None:
+                loc = ("analysis",) + (("variants", i - 1) if i else ()) + ("primary_analysis_months",)
+                name = f"analysis.variants[{i - 1}]" if i else "analysis"
+                how = f"{accrual}{name}.primary_analysis_months {fixed:g} after the last randomization"
+                spans.append((months + fixed, loc, how))
+        last_cycle, cycle_days = max(self.imaging.scan_after_cycles), max(b.cycle_days for b in self.treatment.backbones)
+        scan_months = (self.treatment.days_to_first_cycle + last_cycle * cycle_days) / DAYS_PER_MONTH
+        how = f"{accrual}the scan after cycle {last_cycle} of {cycle_days}-day cycles {scan_months:.4g} months after " \
+              f"randomization"
+        spans.append((months + scan_months, ("imaging", "scan_after_cycles"), how))
+        return max(spans, key=lambda span: span[0])
+
+    @model_validator(mode="after")
+    def _size_bounded(self):
+        """The trial's span and the scans it could record are bounded (see the module docstring)."""
+        months, loc, how = self.span()
+        if months > MAX_MONTHS:
+            raise FieldError(loc, f"{how} make the simulated trial span {months:.4g} months; it may span at most "
+                             f"{MAX_MONTHS:g} months (50 years): shorten accrual or the follow-up")
+        target, interval = self.accrual.target_randomized, self.imaging.follow_up_interval_days
+        tied = len(self.imaging.scan_after_cycles)
+        per_patient = tied + math.ceil(months * DAYS_PER_MONTH / interval)
+        if target * per_patient > MAX_SCANS_PER_TRIAL:
+            raise FieldError(("accrual", "target_randomized"), (
+                f"{target:,} randomized patients, each followed for up to {months:.4g} months ({how}) with {tied} "
+                f"scans after cycles and then one every {interval:g} days (imaging.follow_up_interval_days), could have "
+                f"{target * per_patient:,} scans; a trial may have at most {MAX_SCANS_PER_TRIAL:,} (each is simulated): "
+                f"lower target_randomized, shorten accrual (accrual.max_months) or the follow-up, or scan less often"))
+        return self
+
+    @model_validator(mode="after")
+    def _chunk_bounded(self):
+        """A worker holds a whole chunk of trials at once: chunk_size x the arrivals one trial may expect is
+        bounded (``MAX_ARRIVALS_PER_CHUNK``), so that a large trial is run in small chunks."""
+        per_trial = max(self.accrual.expected_arrivals(), self.accrual.target_randomized)
+        size = self.monte_carlo.chunk_size
+        if size * per_trial > MAX_ARRIVALS_PER_CHUNK:
+            most = max(1, int(MAX_ARRIVALS_PER_CHUNK // per_trial))
+            raise FieldError(("monte_carlo", "chunk_size"), (
+                f"{size:,} trials a chunk, each expecting up to {per_trial:,.0f} screening arrivals (accrual), make "
+                f"{size * per_trial:,.0f} in one worker's memory at once; at most {MAX_ARRIVALS_PER_CHUNK:,} are allowed: "
+                f"use a chunk_size of at most {most:,} for this trial"))
         return self

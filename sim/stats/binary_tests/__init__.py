@@ -25,18 +25,20 @@ class BinaryTest:
     strict: bool = False        # reject when p < alpha (a posterior threshold) rather than p <= alpha
     takes_prior: bool = False   # takes prior=((a1, b1), (a2, b2))
     order: int = 100            # place in listings (schema, CLI, docs)
+    max_arm: int | None = None  # largest arm a design may plan with it (its p-value matrix's memory and time)
 
 
 REGISTRY: dict[str, BinaryTest] = {}
 
 
-def register(name: str, *, description: str, strict: bool = False, takes_prior: bool = False, order: int = 100):
+def register(name: str, *, description: str, strict: bool = False, takes_prior: bool = False, order: int = 100,
+             max_arm: int | None = None):
     """Decorator: register a p-value function as the binary test ``name`` (once)."""
     def add(function):
         if name in REGISTRY:
             raise ValueError(f"binary test {name!r} is registered twice")
         family = function.__module__.rsplit(".", 1)[-1]
-        REGISTRY[name] = BinaryTest(name, function, description, family, strict, takes_prior, order)
+        REGISTRY[name] = BinaryTest(name, function, description, family, strict, takes_prior, order, max_arm)
         return function
 
     return add

@@ -15,6 +15,12 @@ from ._common import read_only as _read_only, tables as _tables
 _BOSCHLOO_RTOL = 1e-13
 
 
+# Largest arm a design may plan with these tests. Their p-value matrix holds a tail probability per
+# nuisance grid point (16 sqrt(N) + 33) and per distinct prefix (up to every table, (n1 + 1)(n2 + 1)):
+# memory and time grow as n^2.5. At 200 per arm a matrix takes 2-5 s and ~0.3 GB at its peak; at 500
+# per arm it took 46-91 s and 1.3-1.8 GB.
+MAX_ARM = 200
+
 # Exact unconditional tests (Boschloo, Barnard): the p-value of table T is
 #     sup over pi in [0, 1] of P_pi(tables at least as extreme as T),
 # both arms Binomial(n_i, pi) under H0. See _max_over_nuisance.
@@ -184,7 +190,8 @@ def _boschloo_greater(n1: int, n2: int) -> np.ndarray:
     return _read_only(_max_over_nuisance(n1, n2, -fisher, -fisher * (1 + _BOSCHLOO_RTOL)))
 
 
-@register("boschloo", order=3, description="Boschloo's exact unconditional test (Fisher's p-value as statistic)")
+@register("boschloo", order=3, max_arm=MAX_ARM,
+          description="Boschloo's exact unconditional test (Fisher's p-value as statistic)")
 def _boschloo(n1: int, n2: int, sided: str) -> np.ndarray:
     """Boschloo's exact unconditional test: Fisher's one-sided p-value as the statistic.
 
@@ -199,7 +206,7 @@ def _boschloo(n1: int, n2: int, sided: str) -> np.ndarray:
     return np.minimum(2 * np.minimum(greater, _boschloo_greater(n2, n1).T), 1.0)
 
 
-@register("barnard", order=4, description="Barnard's exact unconditional test (pooled score statistic)")
+@register("barnard", order=4, max_arm=MAX_ARM, description="Barnard's exact unconditional test (pooled score statistic)")
 def _barnard(n1: int, n2: int, sided: str) -> np.ndarray:
     """Barnard's exact unconditional test with the pooled (score) statistic.
 
