@@ -169,14 +169,11 @@ def _run_on_dask(mc, tasks, count) -> None:
     except ImportError:
         raise UserError("monte_carlo.backend dask needs dask.distributed: pip install 'rechallenge-sim[dask]'") from None
     where = mc.scheduler or "a LocalCluster"
-    # dask logs a lost connection with its traceback; the run says what happened in one message instead.
-    quiet = logging.getLogger("distributed")
-    level = quiet.level
-    quiet.setLevel(logging.CRITICAL)
-    try:
-        _dask_chunks(mc, tasks, count, where, Client, LocalCluster, wait)
-    finally:
-        quiet.setLevel(level)
+    # dask logs a lost connection with its traceback (also from its own threads, after this returns); the
+    # run says what happened in one message instead. Its loggers stay quiet for the rest of the process.
+    for name in ["distributed", *(n for n in list(logging.root.manager.loggerDict) if n.startswith("distributed."))]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    _dask_chunks(mc, tasks, count, where, Client, LocalCluster, wait)
 
 
 def _dask_chunks(mc, tasks, count, where, Client, LocalCluster, wait) -> None:
