@@ -6,9 +6,13 @@ seed, versions, timings, warnings, the designs with their labels, and the metric
 writes no report (``sim.report`` renders one from the record).
 
 results/<run>/
-  checkpoint.json         scenario, seed and package version, checked by --resume
+  .lock                   held by the run while it lives (engine/lock.py): one writer per folder
+  checkpoint.json         scenario, seed, package version and the scenario copies' digests, sealed by its
+                          own SHA-256 (engine/checkpoint.py), checked by --resume
   scenario.resolved.yaml  the scenario with every default filled in
-  chunks/                 finished chunks (kept if the run is interrupted)
+  scenario.source.yaml    the scenario file as written (its comments are the assumptions' sources)
+  chunks/                 finished chunks, each with its SHA-256 manifest (engine/store.py); kept if the
+                          run is interrupted, checked on every read
   replicates.parquet      one row per replicate: what each simulated trial yielded (extract.py)
   analyses.parquet        one row per replicate and design: its decisions (decide.py)
   summary.json            the run record: scenario, overrides, assumptions, seed, versions, timings,
