@@ -16,7 +16,6 @@ sqrt(se_d^2 + se_ref^2) as if the designs had been simulated independently.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -239,17 +238,17 @@ def _compare(grid_path, grid: Grid, cells: list[Cell], out: Path, progress, targ
     folders = [out / "cells" / f"{j:03d}" for j in range(len(cells))]
     if target is None:
         # Every cell's chunks in one pool of tasks (design x scenario x chunk), then each cell's summary.
+        # The comparison's lock covers its cells (one lock per cell could exceed the open-file limit).
         recomputed = []
-        with contextlib.ExitStack() as locks:
-            for cell, folder in zip(cells, folders):
-                locks.enter_context(hold(folder))
-                again = resume and (folder / CHECKPOINT).exists()
-                if resume and not again and folder.exists():  # killed while the cells were being prepared
-                    _clear(folder)
-                recomputed.append(prepare(_resolved(cell), folder, again))
-            interrupted, elapsed = run_cells([(c.scenario, f) for c, f in zip(cells, folders)], progress)
-            # One report for the comparison, not one per cell (each cell's summary.json has everything).
-            runs = _summarize_cells(cells, folders, elapsed, interrupted, recomputed)
+        for cell, folder in zip(cells, folders):
+            folder.mkdir(parents=True, exist_ok=True)
+            again = resume and (folder / CHECKPOINT).exists()
+            if resume and not again:  # killed while the cells were being prepared
+                _clear(folder)
+            recomputed.append(prepare(_resolved(cell), folder, again))
+        interrupted, elapsed = run_cells([(c.scenario, f) for c, f in zip(cells, folders)], progress)
+        # One report for the comparison, not one per cell (each cell's summary.json has everything).
+        runs = _summarize_cells(cells, folders, elapsed, interrupted, recomputed)
     else:
         for cell, folder in zip(cells, folders):
             again = resume and (folder / CHECKPOINT).exists()
