@@ -73,6 +73,7 @@ class _Stop:
             self.received = self.received or name
             raise KeyboardInterrupt
         self.received = name  # the work in hand finishes; a second signal stops it
+        runner.request_stop()  # and no chunk starts after it
 
 
 @contextmanager
@@ -88,3 +89,4 @@ def deferred_interrupts():
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+        runner.request_stop(False)

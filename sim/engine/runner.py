@@ -106,6 +106,8 @@ def run_cells(cells: list[tuple[Scenario, Path]], progress=None,
             progress(n)
 
     global _SIMULATING
+    if _STOP_REQUESTED:  # a stop signal arrived before the chunks started: run none of them
+        return True, 0.0
     _SIMULATING = True
     try:
         if mc.backend == "dask":
@@ -133,6 +135,14 @@ def run_cells(cells: list[tuple[Scenario, Path]], progress=None,
 
 
 _SIMULATING = False
+_STOP_REQUESTED = False
+
+
+def request_stop(requested: bool = True) -> None:
+    """A stop signal arrived outside the simulation (``faults.deferred_interrupts``): chunks not started
+    yet are not started."""
+    global _STOP_REQUESTED
+    _STOP_REQUESTED = requested
 
 
 def simulating() -> bool:
