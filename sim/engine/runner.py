@@ -47,6 +47,8 @@ def sort_frame(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 #: set in each local worker process: the parent it must outlive no longer than a poll
 _PARENT_PID: int | None = None
 PARENT_POLL_S = 0.5
+#: environment variable through which local workers learn their parent's pid
+PARENT_ENV = "RECHALLENGE_SIM_PARENT_PID"
 
 
 def _init_worker() -> None:
@@ -56,7 +58,10 @@ def _init_worker() -> None:
     another chunk into a folder that is no longer its run's (a resumed run may hold it by then)."""
     global _PARENT_PID
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _PARENT_PID = os.getppid()
+    # The pid the parent gave (a worker that starts after its parent died would see its reaper as parent).
+    _PARENT_PID = int(os.environ.get(PARENT_ENV, os.getppid()))
+    if os.getppid() != _PARENT_PID:
+        os._exit(1)
     threading.Thread(target=_watch_parent, name="watch-parent", daemon=True).start()
 
 
@@ -117,6 +122,7 @@ def run_cells(cells: list[tuple[Scenario, Path]], progress=None,
                 count(_task_written(*task))
         else:
             # Local workers share the disk: each writes its own chunk files (the parent only counts).
+            os.environ[PARENT_ENV] = str(os.getpid())
             try:
                 with parallel_config(backend="loky", initializer=_init_worker):
                     for n in Parallel(n_jobs=mc.workers, return_as="generator_unordered")(
