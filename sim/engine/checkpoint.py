@@ -70,22 +70,28 @@ def write_checkpoint(scenario: Scenario, out: Path, copies: dict[str, bytes]) ->
     write_json(Path(out) / CHECKPOINT, seal(record))
 
 
-def read_checkpoint(out: Path) -> dict:
-    """The checkpoint of a run folder, after checking its seal and the scenario copies it records."""
-    path = Path(out) / CHECKPOINT
+def read_sealed(out: Path, path: Path, what: str, missing: str, start_over: str) -> dict:
+    """A sealed JSON record of a folder (a run's or a comparison's checkpoint), read through the bounded
+    reader; exit 2 naming the file when it is absent, unreadable, not JSON or does not match its seal."""
     if not path.exists():
-        raise UserError(f"--resume {out}: no {CHECKPOINT} there; it is not a run folder (or the run predates resume)")
+        raise UserError(f"--resume {out}: no {path.name} there; {missing}")
     try:
-        saved = json.loads(read_input(path, "run checkpoint").decode("utf-8"))
+        saved = json.loads(read_input(path, what).decode("utf-8"))
         sealed = isinstance(saved, dict) and seal(saved)["sha256"] == saved.get("sha256")
     except ScenarioError as e:
         raise UserError(f"--resume {out}: {e}") from None
     except (ValueError, UnicodeDecodeError) as e:
-        raise UserError(f"--resume {out}: {path} is damaged (not valid JSON: {e}); the run cannot be resumed "
-                        f"safely: start a new run") from None
+        raise UserError(f"--resume {out}: {path} is damaged (not valid JSON: {e}); {start_over}") from None
     if not sealed:
-        raise UserError(f"--resume {out}: {path} is damaged (its content does not match its own SHA-256); the run "
-                        f"cannot be resumed safely: start a new run")
+        raise UserError(f"--resume {out}: {path} is damaged (its content does not match its own SHA-256); {start_over}")
+    return saved
+
+
+def read_checkpoint(out: Path) -> dict:
+    """The checkpoint of a run folder, after checking its seal and the scenario copies it records."""
+    saved = read_sealed(out, Path(out) / CHECKPOINT, "run checkpoint",
+                        "it is not a run folder (or the run predates resume)",
+                        "the run cannot be resumed safely: start a new run")
     for name, want in saved.get("files", {}).items():
         copy = Path(out) / name
         try:

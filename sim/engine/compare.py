@@ -32,7 +32,7 @@ from ..inputs import Resolved, resolve
 from ..inputs.grid import Cell, Grid, design_label, load_grid
 from ..scenario.loader import ScenarioError, read_input
 from . import store
-from .checkpoint import CHECKPOINT, differences, run_id, seal, shared, versions
+from .checkpoint import CHECKPOINT, differences, read_sealed, run_id, seal, shared, versions
 from .lock import hold
 from .run import RunResult, Target, finish, prepare, run
 from .runner import run_cells
@@ -152,19 +152,8 @@ def _checkpoint(grid_path: Path, cells: list[Cell]) -> dict:
 
 def _check_resume(out: Path, now: dict) -> None:
     """Refuse to resume ``out`` with another grid, seed or version, naming what differs."""
-    path = out / COMPARE_CHECKPOINT
-    if not path.exists():
-        raise UserError(f"--resume {out}: no {COMPARE_CHECKPOINT} there; it is not a comparison folder")
-    try:
-        saved = json.loads(read_input(path, "comparison checkpoint").decode("utf-8"))
-        sealed = isinstance(saved, dict) and seal(saved)["sha256"] == saved.get("sha256")
-    except ScenarioError as e:
-        raise UserError(f"--resume {out}: {e}") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise UserError(f"--resume {out}: {path} is damaged (not valid JSON: {e}); start a new comparison") from None
-    if not sealed:
-        raise UserError(f"--resume {out}: {path} is damaged (its content does not match its own SHA-256); "
-                        f"start a new comparison")
+    saved = read_sealed(out, out / COMPARE_CHECKPOINT, "comparison checkpoint", "it is not a comparison folder",
+                        "start a new comparison")
     if saved.get("version") != now["version"]:
         raise UserError(f"--resume {out}: the package version differs from the checkpoint's "
                         f"({saved.get('version')!r} there, {now['version']!r} now); start a new comparison")
