@@ -264,8 +264,9 @@ def _old_rows(sc, records, analyses, pooled, configured):
         nulls = S.null_endpoints(configured)
         for endpoint, column in S.REJECTIONS:
             rows.append(S.proportion(label, S.rate_metric(endpoint, nulls[endpoint]), int(a[column].sum()), R))
-        if S.plain_reference(sc, d) is not None:
-            rows.append("exact")
+        sizes = S.plain_reference(sc, d)
+        if sizes is not None:
+            rows += ["exact"] * len(d.exact_reference(sizes, 0.5, 0.5) or {})
         for what in ("dcr", "orr"):
             for name in ARMS.values():
                 rows.append(S.proportion(label, f"{what}_observed_{name}", int(a[f"{what}_successes_{name}"].sum()),
@@ -275,9 +276,15 @@ def _old_rows(sc, records, analyses, pooled, configured):
                                 a["dcr_difference_high"], configured["dcr_rechallenge"] - configured["dcr_control"])
         for name in ARMS.values():
             rows.append(_old_mean(label, f"n_evaluable_{name}", a[f"n_evaluable_{name}"]))
-        if d.needs(sc.design_context())[1]:
+        rows.append(_old_mean(label, "n_analysed", a["n_rechallenge"] + a["n_control"]))
+        looks = len(d.needs(sc.design_context())[1])
+        if looks:
             rows.append(S.proportion(label, "prob_interim_look", int(a["looked"].sum()), R))
             rows.append(S.proportion(label, "prob_stop_early", int(a["stopped"].sum()), R))
+            rows.append(S.proportion(label, "prob_stop_for_efficacy", int(a["stopped_for_efficacy"].sum()), R))
+            if looks > 1:
+                for k in range(1, looks + 1):
+                    rows.append(S.proportion(label, f"prob_stop_at_look_{k}", int((a["stop_look"] == k).sum()), R))
         for metric, column in S.MEAN_OVER_REPLICATES:
             rows.append(_old_mean(label, metric, a[column]))
             if metric in S.QUANTILE_COLUMNS:
@@ -315,7 +322,7 @@ def test_rows_agree_with_the_whole_table_computation(runs, name):
     assert len(rows) == len(old)
     for new, ref in zip(rows, old):
         if ref in ("exact", "median"):   # computed by the same code as before
-            assert new["metric"].startswith({"exact": "exact_power", "median": "median_"}[ref])
+            assert new["metric"].startswith({"exact": "exact_", "median": "median_"}[ref])
             continue
         assert (new["design"], new["metric"], new["note"]) == (ref["design"], ref["metric"], ref["note"])
         for k in ("estimate", "mcse", "ci_low", "ci_high"):

@@ -119,7 +119,10 @@ def extract(table: TrialTable, plan: AnalysisPlan) -> dict:
         first_day = p["tx_start_day"] + p["first_scan_rel"]
         for look in plan.looks:
             j = look_prefix(plan, look)
-            day = _kth_smallest(trial[r], known[r], look.first_scans, c.n)
+            if look.first_scans is not None:
+                day = _kth_smallest(trial[r], known[r], look.first_scans, c.n)
+            else:
+                day = np.full(c.n, look.months * DAYS_PER_MONTH)
             row[f"{j}_day"] = day
             at = day[trial]
             seen = r & (known <= at)

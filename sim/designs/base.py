@@ -18,8 +18,9 @@ from ..fields import Strict
 from .counts import ChunkCounts, CountKey, DesignContext, LookKey
 
 #: The columns every design's ``decide`` returns (one value per trial of the chunk): the analyses table.
+#: ``stop_look`` is the interim look (1-based) at which the trial stopped, 0 if it did not stop.
 DECISION_COLUMNS = (
-    "reject", "reject_orr", "reject_pfs", "reject_os", "looked", "stopped",
+    "reject", "reject_orr", "reject_pfs", "reject_os", "looked", "stopped", "stop_look", "stopped_for_efficacy",
     "n_rechallenge", "n_control", "n_evaluable_rechallenge", "n_evaluable_control",
     "dcr_successes_rechallenge", "dcr_successes_control", "orr_successes_rechallenge", "orr_successes_control",
     "dcr_difference", "dcr_difference_low", "dcr_difference_high",
@@ -58,6 +59,11 @@ class Design(Strict):
     def decide(self, counts: ChunkCounts, ctx: DesignContext) -> dict[str, np.ndarray]:
         """``DECISION_COLUMNS`` for every trial of a chunk."""
         raise NotImplementedError
+
+    def exact_reference(self, planned: tuple[int, int], p_rechallenge: float, p_control: float) -> dict | None:
+        """Exact operating characteristics of the plain binomial comparison at the planned arm sizes
+        (metric id -> value; no Monte Carlo error), or None where the design has none."""
+        return None
 
     def check(self, ctx: DesignContext) -> list[tuple[str, str]]:
         """Problems of this design in this trial: (field, message) pairs (none by default)."""

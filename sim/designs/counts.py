@@ -26,9 +26,15 @@ class CountKey:
 
 @dataclass(frozen=True)
 class LookKey:
-    """An interim look once ``first_scans`` randomized patients have a known first-scan outcome."""
+    """An interim look once ``first_scans`` randomized patients have a known first-scan outcome, or at
+    ``months`` after the study's start (day 0, when screening opens): exactly one of the two is given."""
 
-    first_scans: int
+    first_scans: int | None = None
+    months: float | None = None
+
+    def __post_init__(self):
+        if (self.first_scans is None) == (self.months is None):
+            raise ValueError("a look is placed by first_scans or by months (exactly one)")
 
 
 @dataclass

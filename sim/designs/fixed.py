@@ -21,12 +21,13 @@ from scipy.stats import norm
 from ..endpoints.dcr import REGISTRY as DCR_DEFINITIONS
 from ..fields import Cycles, Months, OpenProb, Pair, Strict
 from ..stats import binary
+from ..stats.exact import exact_power
 from ..stats.binary_tests import REGISTRY as TESTS
 from ..stats.intervals import newcombe_difference
 from ..units import DAYS_PER_MONTH
 from . import register
 from .base import Design
-from .counts import ArmPair, ChunkCounts, CountKey, DcrCounts, DesignContext
+from .counts import ArmPair, ChunkCounts, CountKey, DcrCounts, DesignContext, LookCounts
 
 _TEST_HELP = "; ".join(f"{name}: {t.description}" for name, t in TESTS.items())
 _DCR_HELP = "; ".join(f"{name}: {d.description}" for name, d in DCR_DEFINITIONS.items())
@@ -146,13 +147,39 @@ class FixedDesign(Design):
         return {"n": n, "evaluable": c.evaluable, "control": c.control, "response": c.response, "day": c.day,
                 "screened": f.n_screened, "randomized": f.n_randomized, "accrual_months": f.accrual_months,
                 "stopped": np.zeros(len(f), dtype=bool), "looked": np.zeros(len(f), dtype=bool),
+                "stop_look": np.zeros(len(f), dtype=np.int8), "stopped_for_efficacy": np.zeros(len(f), dtype=bool),
                 "survival_go": np.ones(len(f), dtype=bool)}
+
+    def stop_at(self, counts: ChunkCounts, a: dict, look: LookCounts, stopped: np.ndarray, number: int,
+                efficacy: np.ndarray | None = None) -> None:
+        """End the trials ``stopped`` at interim look ``number`` (1-based): their figures and estimates
+        become those the look saw, their duration ends there, and PFS/OS analyses cut after it do not
+        happen (those cut before it, with a cut-off fixed from the study's start, still do)."""
+        seen = look.known if self.population == "itt" else look.evaluable
+        cutoff_day = counts.facts.cutoff_months * DAYS_PER_MONTH
+        eff = np.zeros(len(stopped), dtype=bool) if efficacy is None else efficacy & stopped
+        a.update(
+            stopped=a["stopped"] | stopped,
+            stop_look=np.where(stopped, number, a["stop_look"]).astype(np.int8),
+            stopped_for_efficacy=a["stopped_for_efficacy"] | eff,
+            day=np.where(stopped, look.day, a["day"]),
+            screened=np.where(stopped, look.screened, a["screened"]),
+            randomized=np.where(stopped, look.randomized, a["randomized"]),
+            accrual_months=np.where(stopped, look.accrual_months, a["accrual_months"]),
+            n=a["n"].where(stopped, seen), control=a["control"].where(stopped, look.control),
+            response=a["response"].where(stopped, look.response),
+            evaluable=a["evaluable"].where(stopped, look.evaluable),
+            survival_go=np.where(stopped, cutoff_day <= look.day, a["survival_go"]),
+        )
 
     def decide(self, counts: ChunkCounts, ctx: DesignContext) -> dict[str, np.ndarray]:
         return self.conclude(counts, self.final_analysis(counts, ctx))
 
-    def conclude(self, counts: ChunkCounts, a: dict) -> dict[str, np.ndarray]:
-        """Decisions, estimates and durations from an analysis ``a`` (final_analysis, or what a stop left)."""
+    def conclude(self, counts: ChunkCounts, a: dict, reject: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Decisions, estimates and durations from an analysis ``a`` (final_analysis, or what a stop left).
+
+        ``reject``: the DCR decisions when the design makes them itself (a group-sequential rule);
+        otherwise the binary test decides at the final analysis of trials that did not stop."""
         f = counts.facts
         complete = np.asarray(f.accrual_complete, dtype=bool)
         go = ~a["stopped"] & complete
@@ -163,11 +190,12 @@ class FixedDesign(Design):
         # A trial that gave up accruing takes at least until accrual stopped (NaN day: nobody randomized).
         day = np.where(complete, day, np.fmax(day, f.accrual_end_day))
         return {
-            "reject": go & self.binary_reject(n, x),
+            "reject": go & self.binary_reject(n, x) if reject is None else reject,
             "reject_orr": go & self.binary_reject(n, r),
             "reject_pfs": survival_go & self.survival_reject(f.pfs_z),
             "reject_os": survival_go & self.survival_reject(f.os_z),
-            "looked": a["looked"], "stopped": a["stopped"],
+            "looked": a["looked"], "stopped": a["stopped"], "stop_look": a["stop_look"],
+            "stopped_for_efficacy": a["stopped_for_efficacy"],
             "n_rechallenge": n.rechallenge, "n_control": n.control,
             "n_evaluable_rechallenge": e.rechallenge, "n_evaluable_control": e.control,
             "dcr_successes_rechallenge": x.rechallenge, "dcr_successes_control": x.control,
@@ -178,6 +206,11 @@ class FixedDesign(Design):
             "accrual_months": a["accrual_months"],
             "duration_months": day / DAYS_PER_MONTH,
         }
+
+    def exact_reference(self, planned, p_rechallenge, p_control):
+        test, alpha, sided, prior = self.binary_rule()
+        return {"exact_power_plain_binomial": exact_power(planned[0], planned[1], p_rechallenge, p_control, test,
+                                                          alpha, sided, prior)}
 
     # -- words -----------------------------------------------------------------------------
     def describe_test(self) -> str:

@@ -22,7 +22,6 @@ from pydantic import Field, model_validator
 
 from ..fields import Number, Pair, PosInt, Strict
 from ..stats.predictive import stops
-from ..units import DAYS_PER_MONTH
 from . import register
 from .counts import LookKey
 from .fixed import FixedDesign
@@ -86,21 +85,12 @@ class FutilityDesign(FixedDesign):
         final = (*ctx.planned, test, alpha, sided, prior, tuple(i.prior))
         stopped = looked & stops(i.rule, i.stop_below, look.known.rechallenge, look.control.rechallenge,
                                  look.known.control, look.control.control, final)
-        # A stopped trial ends at the look: its figures and estimates are those the look saw.
-        seen = look.known if self.population == "itt" else look.evaluable
-        cutoff_day = counts.facts.cutoff_months * DAYS_PER_MONTH
-        a.update(
-            looked=looked, stopped=stopped,
-            day=np.where(stopped, look.day, a["day"]),
-            screened=np.where(stopped, look.screened, a["screened"]),
-            randomized=np.where(stopped, look.randomized, a["randomized"]),
-            accrual_months=np.where(stopped, look.accrual_months, a["accrual_months"]),
-            n=a["n"].where(stopped, seen), control=a["control"].where(stopped, look.control),
-            response=a["response"].where(stopped, look.response),
-            evaluable=a["evaluable"].where(stopped, look.evaluable),
-            survival_go=~stopped | (cutoff_day <= look.day),
-        )
+        a["looked"] = looked
+        self.stop_at(counts, a, look, stopped, 1)  # a stopped trial ends at the look
         return self.conclude(counts, a)
+
+    def exact_reference(self, planned, p_rechallenge, p_control):
+        return None  # the look's rule is a prediction at the realized counts; no plain-binomial reference here
 
     def describe(self) -> str:
         return f"{super().describe()}, {self.interim.describe()}"

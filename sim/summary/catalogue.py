@@ -80,8 +80,20 @@ _add("rmse_dcr_difference", "  RMSE", "", "error")
 _add("coverage_dcr_difference", "  coverage of the Newcombe 95% CI", "", "proportion")
 for _arm in ARM_NAMES:
     _add(f"n_evaluable_{_arm}", f"Evaluable patients, {_arm} (mean)", "patients", "mean", 1)
-_add("prob_interim_look", "Probability the interim look happens", "", "proportion")
-_add("prob_stop_early", "Probability of stopping for futility", "", "proportion")
+_add("exact_expected_n_analysed_plain_binomial", "Reference: exact expected patients analysed, plain binomial "
+     "comparison (same boundaries, configured DCRs, planned look sizes)", "patients", "deterministic", 2,
+     reference=True)
+_add("n_analysed", "Patients in the DCR analysis (mean; at the look that stopped the trial, or the final)",
+     "patients", "mean", 1)
+_add("prob_interim_look", "Probability the (first) interim look happens", "", "proportion")
+_add("prob_stop_early", "Probability of stopping at an interim look", "", "proportion")
+_add("prob_stop_for_efficacy", "  of which for efficacy (rejecting)", "", "proportion")
+#: Most interim looks a design may have (a catalogue entry per look).
+MAX_LOOKS = 10
+for _k in range(1, MAX_LOOKS + 1):
+    _add(f"prob_stop_at_look_{_k}", f"  stopping at interim look {_k}", "", "proportion")
+    _add(f"exact_prob_stop_at_look_{_k}_plain_binomial", f"Reference: exact probability of stopping at interim look "
+         f"{_k}, plain binomial comparison", "", "deterministic", 4, reference=True)
 _add("n_screened", "Patients screened (mean)", "patients", "mean", 1)
 _add("n_randomized", "Patients randomized (mean)", "patients", "mean", 1)
 _add("accrual_months", "Accrual duration, months (mean; to where accrual stopped)", "months", "mean", 1)

@@ -46,7 +46,6 @@ from ..endpoints.dcr import REGISTRY as DCR_DEFINITIONS
 from ..model import durations
 from ..outcomes.laws import arm_laws, implied_log_hazard_ratio
 from ..scenario.schema import Scenario
-from ..stats.exact import exact_power
 from ..stats.km import Z95, km_median_bootstrap
 from ..table import SCREEN_OUTCOMES
 from ..units import DAYS_PER_MONTH
@@ -237,12 +236,12 @@ def null_endpoints(configured: dict) -> dict[str, bool]:
 
 def plain_reference(scenario: Scenario, d: Design) -> tuple[int, int] | None:
     """The planned arm sizes at which the design's exact plain-binomial reference is computed, or None
-    where the design has no such reference (no binary rule, a look, a definition the configured DCR at
-    the reference day does not describe, a fixed-time analysis, an evaluable population)."""
+    where the configured DCRs do not describe what the design analyses (a definition the configured DCR
+    at the reference day does not describe, a fixed-time analysis, an evaluable population). Whether the
+    design has a reference at all is its own to say (``Design.exact_reference``)."""
     ctx = scenario.design_context()
-    rule = getattr(d, "binary_rule", None)
-    if rule is None or d.needs(ctx)[1] or d.population != "itt" or d.primary_analysis_months is not None \
-            or not DCR_DEFINITIONS[d.dcr_definition].same_as_first_scan:
+    if getattr(d, "population", None) != "itt" or getattr(d, "primary_analysis_months", None) is not None \
+            or not DCR_DEFINITIONS[getattr(d, "dcr_definition", "first_scan")].same_as_first_scan:
         return None
     return ctx.planned
 
@@ -275,15 +274,17 @@ def _add_totals(counts: dict[str, int], columns: dict[str, np.ndarray]) -> None:
 class _Design:
     """The accumulators of one design's rows of the analyses table."""
 
-    def __init__(self, has_look: bool, truth: float) -> None:
-        self.has_look = has_look
+    def __init__(self, looks: int, truth: float) -> None:
+        self.looks = looks
+        self.has_look = looks > 0
+        self.stop_looks = np.zeros(looks + 1, dtype=np.int64)   # trials by stop_look (0: did not stop)
         self.R = 0
         self.counts: dict[str, int] = {}
         self.count_columns = [c for _, c in REJECTIONS] + [
             f"{what}_successes_{name}" for what in ("dcr", "orr") for name in ARMS.values()] + [
-            f"n_{name}" for name in ARMS.values()] + (["looked", "stopped"] if has_look else [])
+            f"n_{name}" for name in ARMS.values()] + (["looked", "stopped", "stopped_for_efficacy"] if looks else [])
         self.moments = {c: ExactMoments() for c in ["dcr_difference"] + [
-            f"n_evaluable_{name}" for name in ARMS.values()] + [c for _, c in MEAN_OVER_REPLICATES]}
+            f"n_evaluable_{name}" for name in ARMS.values()] + ["n_analysed"] + [c for _, c in MEAN_OVER_REPLICATES]}
         self.difference = ErrorMoments(truth)
         self.quantiles = {c: QuantileColumn() for c in QUANTILE_COLUMNS.values()}
 
@@ -291,6 +292,10 @@ class _Design:
         """Accumulate the design's rows of a chunk; return the (accumulator, values) pairs still to add."""
         self.R += len(a["design"])
         _add_totals(self.counts, {c: a[c] for c in self.count_columns})
+        if self.looks:
+            self.stop_looks += np.bincount(np.asarray(a["stop_look"], dtype=np.int64), minlength=self.looks + 1)
+        a = {**a, "n_analysed": np.asarray(a["n_rechallenge"], dtype=np.int64) + np.asarray(a["n_control"],
+                                                                                             dtype=np.int64)}
         for c, col in self.quantiles.items():
             col.add(a[c])
         return [(m, a[c]) for c, m in self.moments.items()] + self.difference.pairs(
@@ -323,7 +328,7 @@ class Summarizer:
         self.cap = POOLED_MEDIAN_REPLICATES if pooled_median_replicates is None else pooled_median_replicates
         ctx = scenario.design_context()
         truth = configured["dcr_rechallenge"] - configured["dcr_control"]
-        self.designs = [_Design(bool(d.needs(ctx)[1]), truth) for d in self.plan.designs]
+        self.designs = [_Design(len(d.needs(ctx)[1]), truth) for d in self.plan.designs]
         self.R = 0                       # trial rows (replicates)
         self.incomplete = 0              # trials that did not reach the randomization target
         self.pooled_replicates = 0       # replicates numbered below the cap (their patients are kept)
@@ -493,11 +498,10 @@ class Summarizer:
         for endpoint, column in REJECTIONS:
             rows.append(proportion(label, rate_metric(endpoint, nulls[endpoint]), counts[column], R))
         sizes = plain_reference(scenario, d)
-        if sizes is not None:
-            test, alpha, sided, prior = d.binary_rule()
-            ep = exact_power(sizes[0], sizes[1], configured["dcr_rechallenge"], configured["dcr_control"], test, alpha,
-                             sided, prior)
-            rows.append(_row(label, "exact_power_plain_binomial", ep, None, None, None,
+        exact = None if sizes is None else d.exact_reference(sizes, configured["dcr_rechallenge"],
+                                                            configured["dcr_control"])
+        for metric, value in (exact or {}).items():
+            rows.append(_row(label, metric, value, None, None, None,
                              f"no Monte Carlo error: enumerated; {sizes[0]} vs {sizes[1]} patients"))
         for what in ("dcr", "orr"):
             for name in ARMS.values():
@@ -507,9 +511,14 @@ class Summarizer:
         rows += acc.difference.rows(label, "dcr_difference")
         for name in ARMS.values():
             rows.append(moments_row(label, f"n_evaluable_{name}", acc.moments[f"n_evaluable_{name}"]))
+        rows.append(moments_row(label, "n_analysed", acc.moments["n_analysed"]))
         if acc.has_look:
             rows.append(proportion(label, "prob_interim_look", counts["looked"], R))
             rows.append(proportion(label, "prob_stop_early", counts["stopped"], R))
+            rows.append(proportion(label, "prob_stop_for_efficacy", counts["stopped_for_efficacy"], R))
+            if acc.looks > 1:
+                for k in range(1, acc.looks + 1):
+                    rows.append(proportion(label, f"prob_stop_at_look_{k}", int(acc.stop_looks[k]), R))
         for metric, column in MEAN_OVER_REPLICATES:
             rows.append(moments_row(label, metric, acc.moments[column]))
             if metric in QUANTILE_COLUMNS and quantiles:
