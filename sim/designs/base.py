@@ -28,6 +28,10 @@ DECISION_COLUMNS = (
 )
 
 
+#: Most interim looks a design may have (the summary catalogues a row per look).
+MAX_LOOKS = 10
+
+
 class Design(Strict):
     """Base of the design kinds (not registered itself)."""
 

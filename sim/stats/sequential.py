@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.stats import binom
+from scipy.special import gammaln, xlog1py, xlogy
 
-#: Refined local maxima of the type I error per look, and the grid size (arcsine spacing).
+#: Local maxima of the type I error refined per look, and the dense grid across each.
 _CANDIDATES = 4
+_LOCAL = 101
 
 
 def nuisance_grid(n: int) -> np.ndarray:
@@ -55,29 +55,42 @@ class Look:
     futility: np.ndarray      # bool, same shape (never overlapping reject)
 
 
-def pooled_z(n1: int, n2: int) -> np.ndarray:
-    """The pooled z statistic of p1 - p2 over every table [x1, x2]; 0 where the pooled variance is 0."""
-    x1 = np.arange(n1 + 1)[:, None]
-    x2 = np.arange(n2 + 1)[None, :]
-    if n1 == 0 or n2 == 0:
-        return np.zeros((n1 + 1, n2 + 1))
-    pbar = (x1 + x2) / (n1 + n2)
-    var = pbar * (1 - pbar) * (1.0 / n1 + 1.0 / n2)
+def pooled_z_of(x1, n1, x2, n2) -> np.ndarray:
+    """The pooled z statistic of p1 - p2 (arrays broadcast); 0 where an arm is empty or the pooled
+    variance is 0. Rounded to 1e-10 so that ties between tables are exact ties."""
+    x1, n1, x2, n2 = (np.asarray(v, dtype=float) for v in (x1, n1, x2, n2))
     with np.errstate(divide="ignore", invalid="ignore"):
+        pbar = (x1 + x2) / (n1 + n2)
+        var = pbar * (1 - pbar) * (1.0 / n1 + 1.0 / n2)
         z = (x1 / n1 - x2 / n2) / np.sqrt(var)
-    return np.round(np.where(var > 0, z, 0.0), 10)
+    return np.round(np.where((var > 0) & (n1 > 0) & (n2 > 0), z, 0.0), 10)
+
+
+def pooled_z(n1: int, n2: int) -> np.ndarray:
+    """The pooled z statistic over every table [x1, x2] of arms n1, n2."""
+    return pooled_z_of(np.arange(n1 + 1)[:, None], n1, np.arange(n2 + 1)[None, :], n2)
+
+
+@lru_cache(maxsize=1024)
+def _log_comb(n: int) -> np.ndarray:
+    k = np.arange(n + 1)
+    return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
 
 
 def _pmfs(n: int, p: np.ndarray) -> np.ndarray:
-    return binom.pmf(np.arange(n + 1)[None, :], n, p[:, None])
+    """Binomial(n, p[i]) pmfs over 0..n, one row per rate (xlogy: exact zeros and ones at p = 0 or 1)."""
+    k = np.arange(n + 1)[None, :]
+    p = p[:, None]
+    return np.exp(_log_comb(n)[None, :] + xlogy(k, p) + xlog1py(n - k, -p))
 
 
 def _step(n_from: int, n_to: int, p: np.ndarray) -> np.ndarray:
     """B[p, x, y] = binom(y - x; n_to - n_from, p)."""
-    inc = _pmfs(n_to - n_from, p)                       # (P, d + 1)
+    d = n_to - n_from
+    inc = _pmfs(d, p)                                   # (P, d + 1)
     B = np.zeros((p.size, n_from + 1, n_to + 1))
-    for x in range(n_from + 1):
-        B[:, x, x:x + n_to - n_from + 1] = inc
+    x = np.arange(n_from + 1)[:, None]
+    B[:, x, x + np.arange(d + 1)[None, :]] = inc[:, None, :]
     return B
 
 
@@ -117,7 +130,7 @@ def type_one_error(looks, grid: np.ndarray | None = None, obey_futility: bool = 
     n = looks[-1].n_rechallenge + looks[-1].n_control
     pi = nuisance_grid(n) if grid is None else grid
     curve = _rejection_curve(looks, pi, obey_futility)
-    return _refine(curve, pi, lambda q: float(_rejection_curve(looks, np.array([q]), obey_futility)[0]))
+    return _refine(curve, pi, lambda q: _rejection_curve(looks, q, obey_futility))
 
 
 def _rejection_curve(looks, pi, obey_futility):
@@ -128,16 +141,32 @@ def _rejection_curve(looks, pi, obey_futility):
 
 
 def _refine(curve, pi, f) -> tuple[float, float]:
-    """The maximum of f over [0, 1] from its values ``curve`` on the grid ``pi``: the best local maxima
-    of the grid are refined by bounded maximization between their neighbours (never below the grid)."""
+    """The maximum over [0, 1] of a smooth function with values ``curve`` on the grid ``pi``: each of the
+    grid's best local maxima is refined on a dense grid between its neighbours (``f`` takes an array
+    of rates), then by parabolic steps; the result is never below the grid's maximum."""
     best = int(np.argmax(curve))
     value, where = float(curve[best]), float(pi[best])
     inner = np.flatnonzero((curve[1:-1] >= curve[:-2]) & (curve[1:-1] >= curve[2:])) + 1
-    for i in inner[np.argsort(-curve[inner])][:_CANDIDATES]:
-        r = minimize_scalar(lambda q: -f(q), bounds=(pi[i - 1], pi[i + 1]), method="bounded",
-                            options={"xatol": 1e-10})
-        if -r.fun > value:
-            value, where = float(-r.fun), float(r.x)
+    top = inner[np.argsort(-curve[inner])][:_CANDIDATES]
+    if not top.size:
+        return value, where
+    local = np.concatenate([np.linspace(pi[i - 1], pi[i + 1], _LOCAL) for i in top])
+    values = f(local)
+    j = int(np.argmax(values))
+    if values[j] > value:
+        value, where = float(values[j]), float(local[j])
+        # Parabolic refinement through the dense grid's best point and its neighbours.
+        h = local[1] - local[0] if j % _LOCAL == 0 else local[j] - local[j - 1]
+        for _ in range(3):
+            q = np.clip(np.array([where - h, where, where + h]), 0.0, 1.0)
+            y = f(q)
+            den = y[0] - 2 * y[1] + y[2]
+            step = 0.5 * h * (y[0] - y[2]) / den if den < 0 else 0.0
+            cand = float(np.clip(where + step, 0.0, 1.0))
+            yc = float(f(np.array([cand]))[0])
+            if yc > value:
+                value, where = yc, cand
+            h /= 10.0
     return value, where
 
 
@@ -175,11 +204,14 @@ def _exact_bounds(sizes, cumulative_alpha, sided, futility_z, binding):
                 before += (Dj * probe[j].reject[None]).sum(axis=(1, 2))
             else:
                 D = Dj
-        key = np.abs(stat) if sided == "two" else stat
-        candidates = np.unique(key[~fut_obeyed])[::-1]          # most extreme first
-        # Error on the grid for each candidate: before + mass of {key >= c} (a prefix of candidates).
-        mass = np.stack([(D * (key >= c)[None] * ~fut_obeyed[None]).sum(axis=(1, 2)) for c in candidates], axis=1) \
-            if candidates.size else np.zeros((pi.size, 0))
+        key = np.where(fut_obeyed, -np.inf, np.abs(stat) if sided == "two" else stat).ravel()
+        candidates = np.unique(key[np.isfinite(key)])[::-1]          # most extreme first
+        # Error on the grid for each candidate c: before + the mass of {key >= c}, a prefix of the
+        # tables sorted from most to least extreme (one cumulative sum per rate gives every candidate's).
+        order = np.argsort(-key, kind="stable")
+        ends = np.searchsorted(-key[order], -candidates, side="right")
+        mass = np.cumsum(D.reshape(pi.size, -1)[:, order], axis=1)[:, ends - 1] if candidates.size \
+            else np.zeros((pi.size, 0))
         err = before[:, None] + mass
         ok = np.flatnonzero(err.max(axis=0) <= cumulative_alpha[k] + 1e-15)
         j = int(ok.max()) if ok.size else -1   # the error grows with the region: ok is a prefix
@@ -188,7 +220,7 @@ def _exact_bounds(sizes, cumulative_alpha, sided, futility_z, binding):
             c = float(candidates[j])
             reject = _region(stat, c, sided) & ~fut_obeyed
             trial = obeyed + [Look(m1, m2, reject, fut_obeyed)]
-            value, _ = _refine(err[:, j], pi, lambda q, t=trial: float(_rejection_curve(t, np.array([q]), True)[0]))
+            value, _ = _refine(err[:, j], pi, lambda q, t=trial: _rejection_curve(t, q, True))
             if value <= cumulative_alpha[k] + 1e-15:
                 break
             j -= 1

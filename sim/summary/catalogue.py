@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from ..arms import ARM_NAMES
+from ..designs.base import MAX_LOOKS
 from ..table import SCREEN_OUTCOMES
 
 #: How each kind's MCSE and 95% interval are computed (summarize.py implements them).
@@ -88,8 +89,6 @@ _add("n_analysed", "Patients in the DCR analysis (mean; at the look that stopped
 _add("prob_interim_look", "Probability the (first) interim look happens", "", "proportion")
 _add("prob_stop_early", "Probability of stopping at an interim look", "", "proportion")
 _add("prob_stop_for_efficacy", "  of which for efficacy (rejecting)", "", "proportion")
-#: Most interim looks a design may have (a catalogue entry per look).
-MAX_LOOKS = 10
 for _k in range(1, MAX_LOOKS + 1):
     _add(f"prob_stop_at_look_{_k}", f"  stopping at interim look {_k}", "", "proportion")
     _add(f"exact_prob_stop_at_look_{_k}_plain_binomial", f"Reference: exact probability of stopping at interim look "
